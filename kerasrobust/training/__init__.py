@@ -1,0 +1,33 @@
+"""Training wrappers: `keras.Model` subclasses that override `train_step`.
+
+Each wraps a base classifier (images in [0, 1] -> logits) and is used with
+`compile` / `fit` / `evaluate` as any Keras model.
+"""
+
+from kerasrobust.training.alps import ALPS
+from kerasrobust.training.alps import alps_targets
+from kerasrobust.training.alps import beta_params
+from kerasrobust.training.erm import ERM
+from kerasrobust.training.erm import smooth_labels
+from kerasrobust.training.mixing import MixingTrainer
+from kerasrobust.training.mixing import mix
+from kerasrobust.training.mixup import MixUp
+from kerasrobust.training.recipe import PAPER_WEIGHT_DECAY
+from kerasrobust.training.recipe import paper_optimizer
+from kerasrobust.training.recipe import step_decay_schedule
+from kerasrobust.training.robust_trainer import RobustTrainer
+
+__all__ = [
+    "ALPS",
+    "ERM",
+    "MixUp",
+    "MixingTrainer",
+    "PAPER_WEIGHT_DECAY",
+    "RobustTrainer",
+    "alps_targets",
+    "beta_params",
+    "mix",
+    "paper_optimizer",
+    "smooth_labels",
+    "step_decay_schedule",
+]

@@ -1,0 +1,338 @@
+"""The training-wrapper base class shared by every training method."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kerasrobust._validation import check_number
+from kerasrobust.training._distribute import num_replicas
+from kerasrobust.training._distribute import shard_weight
+
+
+@keras.saving.register_keras_serializable(package="kerasrobust")
+class RobustTrainer(keras.Model):
+    """Wraps a classifier and trains it with a vicinal-risk method.
+
+    The wrapper owns the training loss (cross-entropy of the base model's
+    logits against the method's soft targets) and overrides `train_step`
+    only in the part a method changes, through two hooks:
+
+    - `vicinal_batch(x, y)` returns the training inputs and the soft targets
+      before the forward pass (identity here; MixUp mixes both).
+    - `vicinal_targets(logits, targets)` turns them into the final targets
+      once the logits of the vicinal inputs are known (identity here; ALPS
+      moves label mass to the least-likely class).
+
+    Everything else is the built-in Keras step: one forward pass under the
+    tape, `compute_loss`, loss scaling, gradients, `apply_gradients`,
+    `compute_metrics`. `evaluate` and `predict` see the plain base model.
+
+    Labels may be integer class ids of shape `(batch,)` or `(batch, 1)`, or
+    one-hot / soft vectors of shape `(batch, num_classes)`. They are turned
+    into probability vectors in `compute_loss` and `compute_metrics`, the one
+    place both `fit`'s symbolic build and the train step pass through, so
+    `"accuracy"` always resolves to categorical accuracy.
+
+    Under `tf.distribute.MirroredStrategy` the loss logged is the real mean
+    loss over the global batch, and gradients equal those of a single device
+    (Keras losses are scaled by the number of replicas and the gradients
+    all-reduced with SUM).
+
+    Args:
+        base_model: a `keras.Model` mapping images in [0, 1] to logits of
+            shape `(batch, num_classes)`.
+        num_classes: number of classes; inferred from the base model's
+            output shape when `None`.
+        weight_decay: coupled L2 weight decay: `weight_decay * w` is added to
+            the gradient of every trainable weight before the optimizer,
+            exactly as PyTorch's `SGD(weight_decay=...)` used by the papers'
+            reference code (1e-4 in the ALPS recipe). 0 disables it. For
+            Keras' decoupled decay, give `weight_decay` to the optimizer
+            instead.
+        seed: integer seed of the method's random draws
+            (`keras.random.SeedGenerator`); `None` draws one at random.
+        check_inputs: when True every training batch is checked for
+            non-finite pixels and out-of-range labels inside the graph.
+        **kwargs: forwarded to `keras.Model` (e.g. `name`).
+    """
+
+    def __init__(
+        self,
+        base_model,
+        num_classes=None,
+        weight_decay=0.0,
+        seed=None,
+        check_inputs=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(base_model, keras.Model):
+            raise TypeError(
+                "`base_model` must be a keras.Model that returns logits, got "
+                f"{type(base_model).__name__}."
+            )
+        self.base_model = base_model
+        if num_classes is None:
+            num_classes = _infer_num_classes(base_model)
+        self.num_classes = check_number(
+            "num_classes", num_classes, low=2, integer=True
+        )
+        self.weight_decay = check_number("weight_decay", weight_decay, low=0)
+        if seed is not None:
+            seed = check_number("seed", seed, low=0, integer=True)
+        self.seed = seed
+        self.check_inputs = bool(check_inputs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    # ----------------------------------------------------------------- hooks
+    def vicinal_batch(self, x, targets):
+        """Returns `(inputs, targets)` to train on; the identity for ERM."""
+        return x, targets
+
+    def vicinal_targets(self, logits, targets):
+        """Returns the final soft targets given the logits of the inputs."""
+        del logits
+        return targets
+
+    # ------------------------------------------------------------ keras API
+    def call(self, inputs, training=False):
+        self._check_image_shape(inputs)
+        return self.base_model(inputs, training=training)
+
+    def compile(self, optimizer="rmsprop", loss=None, **kwargs):
+        if loss is not None:
+            raise ValueError(
+                f"`loss` must not be given to {type(self).__name__}.compile(); "
+                "got loss="
+                f"{loss!r}. The training wrapper defines its loss: "
+                "cross-entropy from logits against the method's targets."
+            )
+        super().compile(
+            optimizer=optimizer,
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+            **kwargs,
+        )
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        config.pop("loss", None)
+        return config
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        config.pop("loss", None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        return super().compute_loss(
+            x=x,
+            y=self.as_targets(y),
+            y_pred=y_pred,
+            sample_weight=sample_weight,
+            training=training,
+        )
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(
+            x, self.as_targets(y), y_pred, sample_weight=sample_weight
+        )
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if self.check_inputs:
+            x = self._assert_valid_batch(x, y)
+        targets = self.as_targets(y)
+        x_train, targets = self.vicinal_batch(x, targets)
+        with tf.GradientTape() as tape:
+            logits = self(x_train, training=True)
+            targets = ops.stop_gradient(self.vicinal_targets(logits, targets))
+            loss = self._compute_loss(
+                x=x_train,
+                y=targets,
+                y_pred=logits,
+                sample_weight=sample_weight,
+                training=True,
+            )
+            # The compiled loss is divided by the number of replicas (so that
+            # SUM-reduced gradients are those of the global mean); log the
+            # real loss.
+            batch_size = tf.shape(x_train)[0]
+            self._loss_tracker.update_state(
+                loss * num_replicas(), sample_weight=batch_size
+            )
+            # Exact global-batch mean also when the shards are uneven.
+            loss = loss * ops.cast(shard_weight(batch_size), loss.dtype)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        weights = self.trainable_weights
+        gradients = tape.gradient(scaled_loss, weights)
+        if self.weight_decay:
+            # Coupled L2 decay is per replica: the gradients are all-reduced
+            # with SUM, so each replica adds its share.
+            share = self.weight_decay / num_replicas()
+            gradients = [
+                g if g is None else g + share * ops.cast(w, g.dtype)
+                for g, w in zip(gradients, weights)
+            ]
+        self.optimizer.apply_gradients(zip(gradients, weights))
+        return self.compute_metrics(x, y, logits, sample_weight=sample_weight)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        if isinstance(x, np.ndarray):
+            self.validate_arrays(x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "base_model": keras.saving.serialize_keras_object(
+                    self.base_model
+                ),
+                "num_classes": self.num_classes,
+                "weight_decay": self.weight_decay,
+                "seed": self.seed,
+                "check_inputs": self.check_inputs,
+            }
+        )
+        return config
+
+    def save_own_variables(self, store):
+        # Keras does not save SeedGenerator state; without it a reloaded
+        # wrapper would replay the random draws of its first steps.
+        super().save_own_variables(store)
+        store["seed_generator_state"] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        state = None
+        if "seed_generator_state" in store:
+            state = store["seed_generator_state"]
+            store = {k: store[k] for k in store.keys()
+                     if k != "seed_generator_state"}
+        super().load_own_variables(store)
+        if state is not None:
+            self.seed_generator.state.assign(np.asarray(state))
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["base_model"] = keras.saving.deserialize_keras_object(
+            config["base_model"]
+        )
+        return cls(**config)
+
+    # -------------------------------------------------------------- labels
+    def as_targets(self, y):
+        """Turns labels into probability vectors of shape (batch, classes).
+
+        Integer ids of shape `(batch,)` or `(batch, 1)` become one-hot
+        vectors; vectors with `num_classes` entries are cast to float.
+        """
+        y = ops.convert_to_tensor(y)
+        rank = len(y.shape)
+        if rank == 2 and y.shape[-1] == self.num_classes:
+            return ops.cast(y, self.compute_dtype)
+        if rank == 2 and y.shape[-1] == 1:
+            y = ops.squeeze(y, axis=-1)
+        elif rank != 1:
+            raise ValueError(
+                "Labels `y` must be class ids of shape (batch,) or "
+                f"(batch, 1), or vectors of shape (batch, {self.num_classes})"
+                f"; got shape {tuple(y.shape)}."
+            )
+        return ops.one_hot(ops.cast(y, "int32"), self.num_classes)
+
+    def validate_arrays(self, x, y=None):
+        """Checks NumPy training arrays before any step runs.
+
+        Raises a `ValueError` naming the problem: non-finite or out-of-range
+        pixels, an image shape the base model does not take, or labels
+        outside `[0, num_classes)`.
+        """
+        self._check_image_shape(x)
+        finite = np.isfinite(x)
+        if not finite.all():
+            raise ValueError(
+                f"Images `x` contain {int((~finite).sum())} non-finite "
+                "values (NaN or inf); images must be finite, in [0, 1]."
+            )
+        if y is None:
+            return
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise ValueError(
+                f"`x` has {len(x)} images but `y` has {len(y)} labels."
+            )
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+            labels = y.reshape(-1)
+            if labels.size and (
+                labels.min() < 0 or labels.max() >= self.num_classes
+            ):
+                raise ValueError(
+                    f"Labels `y` must be class ids in [0, {self.num_classes})"
+                    f" (num_classes={self.num_classes}); got values from "
+                    f"{labels.min()} to {labels.max()}."
+                )
+        elif y.ndim != 2 or y.shape[1] != self.num_classes:
+            raise ValueError(
+                "Labels `y` must be class ids of shape (N,) or one-hot "
+                f"vectors of shape (N, {self.num_classes}); got shape "
+                f"{y.shape}."
+            )
+
+    # ------------------------------------------------------------- checks
+    def _check_image_shape(self, x):
+        expected = getattr(self.base_model, "input_shape", None)
+        if not isinstance(expected, tuple) or isinstance(expected[0], tuple):
+            return
+        got = tuple(x.shape)[1:]
+        want = tuple(expected)[1:]
+        if len(got) != len(want) or any(
+            w is not None and g is not None and g != w
+            for g, w in zip(got, want)
+        ):
+            raise ValueError(
+                f"Image shape {got} does not match the base model's input "
+                f"shape {want} (height, width, channels)."
+            )
+
+    def _assert_valid_batch(self, x, y):
+        checks = [
+            tf.debugging.assert_all_finite(
+                x, "Images `x` contain NaN or inf; images must be finite."
+            )
+        ]
+        y = tf.convert_to_tensor(y)
+        if y.shape.rank == 1 or (y.shape.rank == 2 and y.shape[-1] == 1):
+            labels = tf.cast(y, tf.int64)
+            message = (
+                "Labels `y` must be class ids in "
+                f"[0, {self.num_classes}) (num_classes={self.num_classes})."
+            )
+            checks += [
+                tf.debugging.assert_non_negative(labels, message=message),
+                tf.debugging.assert_less(
+                    labels, tf.constant(self.num_classes, tf.int64),
+                    message=message,
+                ),
+            ]
+        with tf.control_dependencies(checks):
+            return tf.identity(x)
+
+
+def _infer_num_classes(base_model):
+    try:
+        shape = base_model.output_shape
+    except (AttributeError, ValueError):
+        shape = None
+    if not isinstance(shape, tuple) or len(shape) != 2 or shape[-1] is None:
+        raise ValueError(
+            "Cannot infer `num_classes` from the base model's output shape "
+            f"{shape!r}; the base model must return logits of shape "
+            "(batch, num_classes), or pass `num_classes`."
+        )
+    return shape[-1]

@@ -1,0 +1,107 @@
+"""Checks shared by the tests of every training wrapper."""
+
+import json
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def tiny_base_model(input_shape=(4, 4, 1), num_classes=3, seed=0):
+    """A batch-norm-free, dropout-free classifier with seeded weights."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Conv2D(2, 3, padding="same", activation="relu",
+                                kernel_initializer=init),
+            keras.layers.Flatten(),
+            keras.layers.Dense(num_classes, kernel_initializer=init),
+        ]
+    )
+
+
+def tiny_data(n=16, input_shape=(4, 4, 1), num_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n,) + input_shape, dtype=np.float32)
+    y = rng.integers(0, num_classes, size=n)
+    return x, y
+
+
+def softmax_cross_entropy(logits, targets):
+    """Mean cross-entropy of soft targets, computed in float64 NumPy."""
+    logits = np.asarray(logits, np.float64)
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-(np.asarray(targets, np.float64) * log_p).sum(1).mean())
+
+
+_STRATEGY = []
+
+
+def mirrored_strategy():
+    """One MirroredStrategy over the two logical CPUs for the whole session.
+
+    Separate strategy objects in one process reuse collective instance keys,
+    which TensorFlow rejects when their collectives differ in kind.
+    """
+    if not _STRATEGY:
+        _STRATEGY.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    return _STRATEGY[0]
+
+
+def train_with_and_without_strategy(make_wrapper, x, y, batch_size=8,
+                                    epochs=2):
+    """Fits the same wrapper on one device and on two mirrored replicas.
+
+    Returns `((history, weights) without strategy, (history, weights) with)`.
+    The data is not shuffled, so both runs see the same global batches.
+    """
+    results = []
+    reference = tiny_base_model().get_weights()
+    for strategy in (None, mirrored_strategy()):
+        scope = strategy.scope() if strategy else _null_scope()
+        with scope:
+            base = tiny_base_model()
+            base.set_weights(reference)
+            model = make_wrapper(base)
+            model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                          metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=batch_size, epochs=epochs,
+                            shuffle=False, verbose=0)
+        results.append((history.history, model.base_model.get_weights()))
+    return results
+
+
+def assert_same_training(results, rtol=1e-5, atol=1e-6):
+    (h1, w1), (h2, w2) = results
+    np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(h1["accuracy"], h2["accuracy"], atol=1e-6)
+    for a, b in zip(w1, w2):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def assert_save_load_continues(model, x, y, path):
+    """Saves a trained wrapper, reloads it and checks training continues
+    exactly as the original would (same weights, optimizer and RNG state)."""
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    # JSON round trip: Keras itself reloads some tuples as lists.
+    assert (json.loads(json.dumps(loaded.get_config()))
+            == json.loads(json.dumps(model.get_config())))
+    np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    return loaded
+
+
+class _null_scope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False

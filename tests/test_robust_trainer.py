@@ -1,0 +1,109 @@
+"""The shared training-wrapper base: decay, input checks, compile."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasrobust.training import ERM
+from kerasrobust.training import RobustTrainer
+
+from helpers import tiny_base_model
+from helpers import tiny_data
+
+
+def test_coupled_weight_decay_matches_pytorch_sgd_formula():
+    """One plain SGD step: w1 = w0 - lr * (grad + wd * w0)."""
+    x, y = tiny_data(n=8)
+    lr, wd = 0.1, 0.05
+    steps = {}
+    for decay in (0.0, wd):
+        base = tiny_base_model()
+        w0 = base.get_weights()
+        model = ERM(base, weight_decay=decay)
+        model.compile(optimizer=keras.optimizers.SGD(lr))
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        steps[decay] = model.base_model.get_weights()
+    for a, b, w in zip(steps[wd], steps[0.0], w0):
+        np.testing.assert_allclose(a - b, -lr * wd * w, atol=1e-6)
+
+
+def test_nan_images_rejected_before_training():
+    x, y = tiny_data(n=8)
+    x[3, 0, 0, 0] = np.nan
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"1 non-finite values"):
+        model.fit(x, y, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_labels_out_of_range_rejected_before_training():
+    x, y = tiny_data(n=8)
+    y[0] = 3
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"class ids in \[0, 3\)"):
+        model.fit(x, y, verbose=0)
+
+
+def test_labels_out_of_range_in_a_dataset_fail_in_graph():
+    x, y = tiny_data(n=8)
+    y[5] = 7
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"class ids in \[0, 3\)"):
+        model.fit(dataset, verbose=0)
+
+
+def test_nan_in_a_dataset_fails_in_graph():
+    x, y = tiny_data(n=8)
+    x[6] = np.inf
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"NaN or inf"):
+        model.fit(dataset, verbose=0)
+
+
+def test_image_shape_mismatch():
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    x = np.zeros((4, 5, 5, 1), "float32")
+    with pytest.raises(ValueError, match=r"Image shape \(5, 5, 1\) does not "
+                                         r"match .* \(4, 4, 1\)"):
+        model.fit(x, np.zeros(4), verbose=0)
+
+
+def test_compile_rejects_a_loss():
+    model = ERM(tiny_base_model())
+    with pytest.raises(ValueError, match=r"`loss` must not be given"):
+        model.compile(optimizer="sgd", loss="mse")
+
+
+def test_base_model_must_be_a_keras_model():
+    with pytest.raises(TypeError, match=r"`base_model` must be a keras"):
+        ERM(lambda x: x)
+
+
+def test_num_classes_inferred_and_checked():
+    assert RobustTrainer(tiny_base_model(num_classes=5)).num_classes == 5
+    with pytest.raises(ValueError, match=r"`num_classes` must be in"):
+        RobustTrainer(tiny_base_model(), num_classes=1)
+
+
+def test_negative_weight_decay():
+    with pytest.raises(ValueError, match=r"`weight_decay` must be in \[0"):
+        ERM(tiny_base_model(), weight_decay=-1e-4)
+
+
+def test_label_count_mismatch():
+    x, y = tiny_data(n=8)
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"8 images but `y` has 7 labels"):
+        model.fit(x, y[:7], verbose=0)

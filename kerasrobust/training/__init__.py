@@ -9,6 +9,8 @@ from kerasrobust.training.alps import alps_targets
 from kerasrobust.training.alps import beta_params
 from kerasrobust.training.erm import ERM
 from kerasrobust.training.erm import smooth_labels
+from kerasrobust.training.factory import METHODS
+from kerasrobust.training.factory import make_trainer
 from kerasrobust.training.mixing import MixingTrainer
 from kerasrobust.training.mixing import mix
 from kerasrobust.training.mixup import MixUp
@@ -20,12 +22,14 @@ from kerasrobust.training.robust_trainer import RobustTrainer
 __all__ = [
     "ALPS",
     "ERM",
+    "METHODS",
     "MixUp",
     "MixingTrainer",
     "PAPER_WEIGHT_DECAY",
     "RobustTrainer",
     "alps_targets",
     "beta_params",
+    "make_trainer",
     "mix",
     "paper_optimizer",
     "smooth_labels",

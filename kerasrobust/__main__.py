@@ -1,0 +1,5 @@
+import sys
+
+from kerasrobust.cli import main
+
+sys.exit(main())

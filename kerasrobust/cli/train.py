@@ -1,0 +1,247 @@
+"""`kerasrobust train`: train, evaluate and save one model.
+
+Defaults run the main job of the quick start: ALPS on scikit-learn's
+bundled 8x8 digits with the small CNN, offline, in about a minute on 2 CPU
+cores. Flags select the paper's settings (`--model preact_resnet18
+--dataset cifar10 --epochs 200`).
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from kerasrobust._io import atomic_save_model
+from kerasrobust._io import atomic_write_json
+
+MODEL_NAMES = ("small_cnn", "preact_resnet18", "vgg16", "cifar_resnet110",
+               "resnet50")
+DATASET_NAMES = ("digits", "cifar10", "cifar100", "svhn_cropped", "mnist",
+                 "tiny_imagenet", "mnist_idx", "npz")
+METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
+
+
+def add_parser(commands):
+    p = commands.add_parser(
+        "train",
+        help="train a classifier with ALPS or a baseline, evaluate, save",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("what to train")
+    g.add_argument("--method", choices=METHODS, default="alps",
+                   help="training method; 'dropout' is ERM with dropout "
+                        "(--dropout) on the penultimate layer")
+    g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
+                   help="architecture (kerasrobust.models)")
+    g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
+                   help="'digits' is bundled with scikit-learn and needs no "
+                        "download; tfds datasets need --download or a "
+                        "prepared --data-dir; mnist_idx/npz/tiny_imagenet "
+                        "read --data-dir")
+    g.add_argument("--data-dir", default=None,
+                   help="tfds data directory, or the folder/file of a local "
+                        "dataset (default: $KERASROBUST_DATA_DIR)")
+    g.add_argument("--download", action="store_true",
+                   help="let tensorflow-datasets download the dataset")
+    g.add_argument("--limit-train", type=int, default=None, metavar="N",
+                   help="train on a random subset of N training images")
+    g.add_argument("--no-augment", action="store_true",
+                   help="disable the paper's crop/flip augmentation")
+
+    g = p.add_argument_group("method hyperparameters (paper values)")
+    g.add_argument("--epsilon", type=float, default=0.2,
+                   help="ALPS: L1 radius of the label perturbation, (0, 2]; "
+                        "paper range (0, 0.5)")
+    g.add_argument("--beta-mode", type=float, default=0.9,
+                   help="ALPS: mode of lambda ~ Beta, (0, 1); paper range "
+                        "(0.75, 1)")
+    g.add_argument("--beta-concentration", type=float, default=10.0,
+                   help="ALPS: a + b of the Beta distribution, > 2")
+    g.add_argument("--alpha", type=float, default=1.0,
+                   help="MixUp: Beta(alpha, alpha) parameter, > 0")
+    g.add_argument("--label-smoothing", type=float, default=0.1,
+                   help="label_smoothing: smoothing mass, [0, 1)")
+    g.add_argument("--dropout", type=float, default=0.5,
+                   help="dropout: rate on the penultimate layer, [0, 1)")
+    g.add_argument("--lambda-sampling", choices=("sample", "batch"),
+                   default=None,
+                   help="one mixing coefficient per sample or per batch "
+                        "(default: sample for ALPS, batch for MixUp)")
+
+    g = p.add_argument_group("optimization (paper recipe)")
+    g.add_argument("--epochs", type=int, default=30)
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--lr", type=float, default=0.1,
+                   help="initial SGD learning rate")
+    g.add_argument("--momentum", type=float, default=0.9)
+    g.add_argument("--weight-decay", type=float, default=1e-4,
+                   help="coupled L2 weight decay (PyTorch SGD semantics)")
+    g.add_argument("--decay-epochs", type=int, nargs="*", default=None,
+                   help="epochs where the rate is divided by 10 (default: "
+                        "50%% and 75%% of --epochs)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--distribute", choices=("auto", "none", "mirrored"),
+                   default="auto",
+                   help="'auto' uses MirroredStrategy when several GPUs are "
+                        "visible")
+
+    g = p.add_argument_group("output")
+    g.add_argument("--out-dir", default=None,
+                   help="where model.keras, base_model.keras, metrics.json "
+                        "and checkpoint/ go (default: "
+                        "runs/<method>_<model>_<dataset>)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint in --out-dir "
+                        "(starts fresh if there is none)")
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                   help="Keras progress: 1 bar, 2 one line per epoch "
+                        "(default: 1 on a terminal, else 2)")
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasrobust.callbacks import ResumableCheckpoint
+    from kerasrobust.data import load_dataset
+    from kerasrobust.models import channel_stats
+    from kerasrobust.models import get_model
+    from kerasrobust.training import make_trainer
+    from kerasrobust.training import paper_optimizer
+
+    start = time.time()
+    out_dir = Path(args.out_dir or os.path.join(
+        "runs", f"{args.method}_{args.model}_{args.dataset}"))
+    ckpt_dir = out_dir / "checkpoint"
+    if ResumableCheckpoint.exists(ckpt_dir) and not args.resume:
+        raise SystemExit(
+            f"error: {ckpt_dir} holds a checkpoint of an earlier run. Pass "
+            "--resume to continue it, or choose another --out-dir; nothing "
+            "was overwritten."
+        )
+    if args.limit_train is not None and args.limit_train < 1:
+        raise SystemExit(f"error: --limit-train must be >= 1, got "
+                         f"{args.limit_train}.")
+
+    keras.utils.set_random_seed(args.seed)
+    data = load_dataset(args.dataset, data_dir=args.data_dir,
+                        download=args.download)
+    x_train, y_train = data.x_train, data.y_train
+    if args.limit_train is not None and args.limit_train < len(x_train):
+        keep = np.random.default_rng(args.seed).permutation(
+            len(x_train))[:args.limit_train]
+        x_train, y_train = x_train[keep], y_train[keep]
+    mean, std = channel_stats(x_train)
+
+    strategy = _strategy(args.distribute, tf)
+    steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
+    with strategy.scope():
+        base = get_model(
+            args.model, input_shape=data.input_shape,
+            num_classes=data.num_classes, mean=mean, std=std,
+            dropout=args.dropout if args.method == "dropout" else 0.0,
+        )
+        model = make_trainer(
+            args.method, base, epsilon=args.epsilon,
+            beta_mode=args.beta_mode,
+            beta_concentration=args.beta_concentration, alpha=args.alpha,
+            label_smoothing=args.label_smoothing,
+            lambda_sampling=args.lambda_sampling,
+            weight_decay=args.weight_decay, seed=args.seed,
+        )
+        model.compile(
+            optimizer=paper_optimizer(
+                steps_per_epoch, args.epochs, learning_rate=args.lr,
+                momentum=args.momentum, decay_epochs=args.decay_epochs),
+            metrics=["accuracy"],
+        )
+        checkpoint = ResumableCheckpoint(ckpt_dir)
+        model, initial_epoch, _ = checkpoint.restore_or(model)
+    if initial_epoch:
+        print(f"Resuming from {ckpt_dir}: {initial_epoch} of "
+              f"{args.epochs} epochs done.")
+
+    from kerasrobust.data import make_dataset
+    train_ds = make_dataset(
+        x_train, y_train, args.batch_size, training=True,
+        augmentation="none" if args.no_augment else data.augmentation,
+        crop_padding=data.crop_padding, seed=args.seed + initial_epoch)
+    test_ds = data.test_dataset(batch_size=max(args.batch_size, 256))
+    verbose = args.verbose if args.verbose is not None else (
+        1 if sys.stdout.isatty() else 2)
+    train_start = time.time()
+    if initial_epoch < args.epochs:
+        model.fit(train_ds, epochs=args.epochs, initial_epoch=initial_epoch,
+                  validation_data=test_ds, callbacks=[checkpoint],
+                  verbose=verbose)
+    train_seconds = time.time() - train_start
+    test = model.evaluate(test_ds, verbose=0, return_dict=True)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_save_model(model, out_dir / "model.keras")
+    atomic_save_model(model.base_model, out_dir / "base_model.keras")
+    history = checkpoint.history
+    results = {
+        "method": args.method, "model": args.model, "dataset": args.dataset,
+        "split": data.split_note,
+        "train_size": int(len(x_train)), "test_size": int(len(data.x_test)),
+        "epochs": args.epochs,
+        "test_accuracy": float(test["accuracy"]),
+        "test_error_percent": 100.0 * (1.0 - float(test["accuracy"])),
+        "test_loss": float(test["loss"]),
+        "final_train_loss": history.get("loss", [None])[-1],
+        "final_train_accuracy": history.get("accuracy", [None])[-1],
+        "train_seconds_this_run": round(train_seconds, 2),
+        "wall_seconds": round(time.time() - start, 2),
+        "parameters": int(base.count_params()),
+        "history": history,
+        "config": {k: v for k, v in vars(args).items() if k != "run"},
+        "machine": {"platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "tensorflow": tf.__version__, "keras": keras.__version__,
+                    "replicas": strategy.num_replicas_in_sync},
+        "files": {"model": str(out_dir / "model.keras"),
+                  "base_model": str(out_dir / "base_model.keras")},
+    }
+    atomic_write_json(out_dir / "metrics.json", results)
+    _print_table(results, out_dir)
+    return 0
+
+
+def _strategy(choice, tf):
+    gpus = tf.config.list_logical_devices("GPU")
+    if choice == "mirrored" or (choice == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _print_table(results, out_dir):
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
+    rows = [
+        ("method", results["method"]),
+        ("model", f"{results['model']} ({results['parameters']:,} params)"),
+        ("dataset", f"{results['dataset']} ({results['train_size']} train /"
+                    f" {results['test_size']} test)"),
+        ("epochs", str(results["epochs"])),
+        ("train loss (last epoch)", fmt(results["final_train_loss"], ".4f")),
+        ("test loss", fmt(results["test_loss"], ".4f")),
+        ("test accuracy", fmt(results["test_accuracy"], ".4f")),
+        ("test error (%)", fmt(results["test_error_percent"], ".2f")),
+        ("wall time (s)", fmt(results["wall_seconds"], ".1f")),
+    ]
+    width = max(len(name) for name, _ in rows)
+    line = "-" * (width + 3 + max(len(value) for _, value in rows))
+    print(line)
+    for name, value in rows:
+        print(f"{name:<{width}} | {value}")
+    print(line)
+    print(f"saved: {out_dir / 'model.keras'}, "
+          f"{out_dir / 'base_model.keras'}, {out_dir / 'metrics.json'}")

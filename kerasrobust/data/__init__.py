@@ -1,0 +1,33 @@
+"""Datasets, augmentation and input pipelines.
+
+`load_dataset(name, ...)` returns an `ImageDataset` (float32 NHWC images in
+[0, 1], int64 labels, the papers' augmentation for that dataset and a note on
+which split it is); `make_dataset` turns arrays into a shuffled, augmented,
+reproducible `tf.data` pipeline.
+"""
+
+from kerasrobust.data.augment import AUGMENTATIONS
+from kerasrobust.data.augment import augment
+from kerasrobust.data.augment import make_dataset
+from kerasrobust.data.augment import random_crop
+from kerasrobust.data.augment import random_flip
+from kerasrobust.data.datasets import DATA_DIR_ENV
+from kerasrobust.data.datasets import DATASET_NAMES
+from kerasrobust.data.datasets import load_dataset
+from kerasrobust.data.image_dataset import DatasetUnavailableError
+from kerasrobust.data.image_dataset import ImageDataset
+from kerasrobust.data.images import validate_images
+
+__all__ = [
+    "AUGMENTATIONS",
+    "DATA_DIR_ENV",
+    "DATASET_NAMES",
+    "DatasetUnavailableError",
+    "ImageDataset",
+    "augment",
+    "load_dataset",
+    "make_dataset",
+    "random_crop",
+    "random_flip",
+    "validate_images",
+]

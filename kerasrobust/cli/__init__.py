@@ -26,7 +26,18 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError,
+            FileExistsError) as error:
+        # Bad input: a clear one-line message, no traceback.
+        print(f"kerasrobust {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        if type(error).__name__ != "DatasetUnavailableError":
+            raise
+        print(f"kerasrobust {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -72,17 +72,22 @@ def add_parser(commands):
                         "(default: sample for ALPS, batch for MixUp)")
 
     g = p.add_argument_group("optimization (paper recipe)")
-    g.add_argument("--epochs", type=int, default=30)
-    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--epochs", type=int, default=30,
+                   help="training epochs (the paper: 200 on CIFAR)")
+    g.add_argument("--batch-size", type=int, default=128,
+                   help="global batch size (split over replicas)")
     g.add_argument("--lr", type=float, default=0.1,
                    help="initial SGD learning rate")
-    g.add_argument("--momentum", type=float, default=0.9)
+    g.add_argument("--momentum", type=float, default=0.9,
+                   help="SGD momentum")
     g.add_argument("--weight-decay", type=float, default=1e-4,
                    help="coupled L2 weight decay (PyTorch SGD semantics)")
     g.add_argument("--decay-epochs", type=int, nargs="*", default=None,
                    help="epochs where the rate is divided by 10 (default: "
                         "50%% and 75%% of --epochs)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of weights, data order, augmentation and the "
+                        "method's random draws")
     g.add_argument("--distribute", choices=("auto", "none", "mirrored"),
                    default="auto",
                    help="'auto' uses MirroredStrategy when several GPUs are "
@@ -120,14 +125,12 @@ def run(args):
         "runs", f"{args.method}_{args.model}_{args.dataset}"))
     ckpt_dir = out_dir / "checkpoint"
     if ResumableCheckpoint.exists(ckpt_dir) and not args.resume:
-        raise SystemExit(
-            f"error: {ckpt_dir} holds a checkpoint of an earlier run. Pass "
+        raise FileExistsError(
+            f"{ckpt_dir} holds a checkpoint of an earlier run. Pass "
             "--resume to continue it, or choose another --out-dir; nothing "
             "was overwritten."
         )
-    if args.limit_train is not None and args.limit_train < 1:
-        raise SystemExit(f"error: --limit-train must be >= 1, got "
-                         f"{args.limit_train}.")
+    _check_hyperparameters(args)
 
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
@@ -212,6 +215,31 @@ def run(args):
     atomic_write_json(out_dir / "metrics.json", results)
     _print_table(results, out_dir)
     return 0
+
+
+def _check_hyperparameters(args):
+    """Fails on bad values before any data is loaded or step is run, with
+    the same checks the wrappers and the optimizer recipe apply."""
+    import keras
+
+    from kerasrobust._validation import check_number
+    from kerasrobust.training import make_trainer
+    from kerasrobust.training import paper_optimizer
+
+    check_number("--batch-size", args.batch_size, low=1, integer=True)
+    check_number("--dropout", args.dropout, low=0, high=1, high_open=True)
+    if args.limit_train is not None:
+        check_number("--limit-train", args.limit_train, low=1, integer=True)
+    paper_optimizer(1, args.epochs, learning_rate=args.lr,
+                    momentum=args.momentum, decay_epochs=args.decay_epochs)
+    probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
+    make_trainer(
+        args.method, probe, epsilon=args.epsilon, beta_mode=args.beta_mode,
+        beta_concentration=args.beta_concentration, alpha=args.alpha,
+        label_smoothing=args.label_smoothing,
+        lambda_sampling=args.lambda_sampling,
+        weight_decay=args.weight_decay, seed=args.seed,
+    )
 
 
 def _strategy(choice, tf):

@@ -427,8 +427,15 @@ def test_get_model_builds_by_name():
 
 
 def test_get_model_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="`name`.*'preact_resnet18'.*resnet18"):
+    with pytest.raises(ValueError,
+                       match="`architecture`.*'preact_resnet18'.*resnet18"):
         models.get_model("resnet18")
+
+
+def test_get_model_forwards_the_model_name():
+    model = models.get_model("small_cnn", input_shape=(8, 8, 1),
+                             num_classes=3, name="custom")
+    assert model.name == "custom"
 
 
 # --- Argument checks ---------------------------------------------------------

@@ -18,18 +18,19 @@ MODELS = {
 }
 
 
-def get_model(name, **kwargs):
-    """Builds the model registered under `name` in `MODELS`.
+def get_model(architecture, /, **kwargs):
+    """Builds the model registered under `architecture` in `MODELS`.
 
     Lets scripts and configuration files pick the architecture by a string,
     e.g. a command-line flag. `"cifar_resnet"` needs `depth=...`.
 
     Args:
-        name: one of the keys of `kerasrobust.models.MODELS`
+        architecture: (positional) one of the keys of
+            `kerasrobust.models.MODELS`
             (`"small_cnn"`, `"preact_resnet18"`, `"vgg16"`,
             `"cifar_resnet"`, `"cifar_resnet110"`, `"resnet50"`).
         **kwargs: forwarded to the builder (`input_shape`, `num_classes`,
-            `mean`, `std`, `dropout`, ...).
+            `mean`, `std`, `dropout`, `name`, ...).
 
     Returns:
         The `keras.Model` returned by the builder.
@@ -42,5 +43,5 @@ def get_model(name, **kwargs):
     )
     ```
     """
-    check_choice("name", name, tuple(MODELS))
-    return MODELS[name](**kwargs)
+    check_choice("architecture", architecture, tuple(MODELS))
+    return MODELS[architecture](**kwargs)

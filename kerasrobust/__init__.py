@@ -1,3 +1,8 @@
 """kerasrobust: robust regularization and certified robustness for Keras 3."""
 
 __version__ = "0.1.0"
+
+from kerasrobust import callbacks  # noqa: E402,F401
+from kerasrobust import data  # noqa: E402,F401
+from kerasrobust import models  # noqa: E402,F401
+from kerasrobust import training  # noqa: E402,F401

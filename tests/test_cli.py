@@ -51,13 +51,18 @@ def test_train_writes_model_and_metrics(tmp_path, capsys):
     assert "test error (%)" in printed and "alps" in printed
 
 
-@pytest.mark.parametrize("method", ["erm", "dropout", "label_smoothing",
-                                    "mixup"])
-def test_every_baseline_trains(tmp_path, method):
+@pytest.mark.parametrize("method,flags", [
+    ("erm", []), ("dropout", []), ("label_smoothing", []), ("mixup", []),
+    ("gaussian", ["--sigma", "0.5"]),
+    ("adre", ["--num-noise", "2", "--lam", "0.2"]),
+    ("smoothadv", ["--adv-steps", "2", "--warmup-epochs", "1"]),
+    ("adre_adv", ["--num-noise", "2", "--adv-epsilon", "0.5"]),
+])
+def test_every_method_trains(tmp_path, method, flags):
     out = tmp_path / method
     assert main(["train", "--method", method, "--epochs", "1",
                  "--limit-train", "128", "--verbose", "0",
-                 "--out-dir", str(out)]) == 0
+                 "--out-dir", str(out)] + flags) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     if method == "dropout":
@@ -89,6 +94,14 @@ def test_refuses_to_overwrite_and_resumes(tmp_path, capsys):
         (["--method", "mixup", "--alpha", "0"], r"`alpha` must be in"),
         (["--epochs", "0"], r"`epochs` must be in \[1"),
         (["--batch-size", "0"], r"`--batch-size` must be in \[1"),
+        (["--method", "gaussian", "--sigma", "0"], r"`sigma` must be in"),
+        (["--method", "adre", "--num-noise", "0"], r"`num_noise` must be"),
+        (["--method", "adre", "--lam", "-1"], r"`lam` must be in \[0"),
+        (["--method", "smoothadv", "--adv-epsilon", "-1"], r"`epsilon`"),
+        (["--method", "smoothadv", "--adv-steps", "0"], r"`steps` must be"),
+        (["--method", "smoothadv", "--lam", "0.1"], r"'adre_adv'"),
+        (["--method", "adre_adv", "--epochs", "2", "--warmup-epochs", "3"],
+         r"`--warmup-epochs` \(3\) must not exceed `--epochs` \(2\)"),
     ],
 )
 def test_bad_hyperparameters_fail_before_training(tmp_path, capsys, flags,

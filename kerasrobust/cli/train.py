@@ -20,7 +20,8 @@ MODEL_NAMES = ("small_cnn", "preact_resnet18", "vgg16", "cifar_resnet110",
                "resnet50")
 DATASET_NAMES = ("digits", "cifar10", "cifar100", "svhn_cropped", "mnist",
                  "tiny_imagenet", "mnist_idx", "npz")
-METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
+METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps", "gaussian",
+           "adre", "smoothadv", "adre_adv")
 
 
 def add_parser(commands):
@@ -33,7 +34,9 @@ def add_parser(commands):
     g = p.add_argument_group("what to train")
     g.add_argument("--method", choices=METHODS, default="alps",
                    help="training method; 'dropout' is ERM with dropout "
-                        "(--dropout) on the penultimate layer")
+                        "(--dropout) on the penultimate layer; gaussian, "
+                        "adre, smoothadv and adre_adv train base "
+                        "classifiers for randomized smoothing")
     g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
                    help="architecture (kerasrobust.models)")
     g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
@@ -70,6 +73,29 @@ def add_parser(commands):
                    default=None,
                    help="one mixing coefficient per sample or per batch "
                         "(default: sample for ALPS, batch for MixUp)")
+
+    g = p.add_argument_group("randomized-smoothing methods (ADRE paper)")
+    g.add_argument("--sigma", type=float, default=0.25,
+                   help="Gaussian noise level in pixel units, > 0 (papers: "
+                        "0.12, 0.25, 0.5, 1.0)")
+    g.add_argument("--num-noise", type=int, default=None,
+                   help="noise draws per sample and step, >= 1 (default: 1;"
+                        " 8 for adre, the paper's CIFAR-10 k)")
+    g.add_argument("--lam", type=float, default=None,
+                   help="ADRE weight lambda, >= 0 (default 0.1 for adre and"
+                        " adre_adv)")
+    g.add_argument("--single-draw-per", action="store_true",
+                   help="adre: compute l_per from one noise draw (the "
+                        "paper's CIFAR-10 variant)")
+    g.add_argument("--adv-epsilon", type=float, default=0.25,
+                   help="smoothadv/adre_adv: L2 attack radius in pixel "
+                        "units (0.25 = SmoothAdv's 64/256)")
+    g.add_argument("--adv-steps", type=int, default=1,
+                   help="smoothadv/adre_adv: PGD steps (step size "
+                        "2 * epsilon / steps)")
+    g.add_argument("--warmup-epochs", type=int, default=0,
+                   help="smoothadv/adre_adv: epochs of linear epsilon "
+                        "warm-up (<= --epochs)")
 
     g = p.add_argument_group("optimization (paper recipe)")
     g.add_argument("--epochs", type=int, default=30,
@@ -156,6 +182,7 @@ def run(args):
             beta_concentration=args.beta_concentration, alpha=args.alpha,
             label_smoothing=args.label_smoothing,
             lambda_sampling=args.lambda_sampling,
+            **_smoothing_kwargs(args),
             weight_decay=args.weight_decay, seed=args.seed,
         )
         model.compile(
@@ -237,9 +264,20 @@ def _check_hyperparameters(args):
         args.method, probe, epsilon=args.epsilon, beta_mode=args.beta_mode,
         beta_concentration=args.beta_concentration, alpha=args.alpha,
         label_smoothing=args.label_smoothing,
-        lambda_sampling=args.lambda_sampling,
+        lambda_sampling=args.lambda_sampling, **_smoothing_kwargs(args),
         weight_decay=args.weight_decay, seed=args.seed,
     )
+    if args.warmup_epochs > args.epochs:
+        raise ValueError(
+            f"`--warmup-epochs` ({args.warmup_epochs}) must not exceed "
+            f"`--epochs` ({args.epochs}).")
+
+
+def _smoothing_kwargs(args):
+    return dict(sigma=args.sigma, num_noise=args.num_noise, lam=args.lam,
+                adv_epsilon=args.adv_epsilon, adv_steps=args.adv_steps,
+                warmup_epochs=args.warmup_epochs,
+                single_draw_per=args.single_draw_per)
 
 
 def _strategy(choice, tf):

@@ -64,3 +64,15 @@ def shard_weight(local_size):
     local_size = tf.cast(local_size, tf.float32)
     global_size = ctx.all_reduce(tf.distribute.ReduceOp.SUM, local_size)
     return local_size * ctx.num_replicas_in_sync / global_size
+
+
+def global_rows(local_size):
+    """`(global_size, local_index)` of this replica's rows in the global
+    batch, without gathering the data itself."""
+    local_size = tf.convert_to_tensor(local_size)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return local_size, tf.range(local_size)
+    sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
+    offset = tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
+    return tf.reduce_sum(sizes), offset + tf.range(local_size)

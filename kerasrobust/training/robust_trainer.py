@@ -24,6 +24,10 @@ class RobustTrainer(keras.Model):
       once the logits of the vicinal inputs are known (identity here; ALPS
       moves label mass to the least-likely class).
 
+    Methods whose loss is not a cross-entropy against targets (ADRE) also
+    override `vicinal_loss`, and methods that train on several copies of each
+    sample (Gaussian noise) override `metrics_logits`.
+
     Everything else is the built-in Keras step: one forward pass under the
     tape, `compute_loss`, loss scaling, gradients, `apply_gradients`,
     `compute_metrics`. `evaluate` and `predict` see the plain base model.
@@ -95,6 +99,39 @@ class RobustTrainer(keras.Model):
         del logits
         return targets
 
+    def vicinal_loss(self, logits, targets, sample_weight):
+        """The training loss of this replica, scaled as Keras scales it.
+
+        Default: the compiled cross-entropy of `logits` against `targets`
+        (plus regularization losses), divided by the number of replicas.
+        Methods whose loss is not a cross-entropy against targets override
+        it, typically with `reduce_per_example`.
+        """
+        return self._compute_loss(
+            y=targets, y_pred=logits, sample_weight=sample_weight,
+            training=True,
+        )
+
+    def metrics_logits(self, logits):
+        """Logits, one row per original sample, that training metrics see."""
+        return logits
+
+    def reduce_per_example(self, per_example_loss, sample_weight=None):
+        """Mean of a per-example loss in Keras' distributed convention.
+
+        Weighted mean over this replica's batch ("sum over batch size"),
+        plus the model's regularization losses, each divided by the number
+        of replicas so that SUM-reduced gradients are the global mean.
+        """
+        loss = per_example_loss
+        if sample_weight is not None:
+            loss = loss * ops.cast(
+                ops.reshape(sample_weight, ops.shape(loss)), loss.dtype)
+        loss = ops.mean(loss)
+        for extra in self.losses:
+            loss = loss + ops.sum(ops.cast(extra, loss.dtype))
+        return loss / num_replicas()
+
     # ------------------------------------------------------------ keras API
     def call(self, inputs, training=False):
         self._check_image_shape(inputs)
@@ -151,17 +188,11 @@ class RobustTrainer(keras.Model):
         with tf.GradientTape() as tape:
             logits = self(x_train, training=True)
             targets = ops.stop_gradient(self.vicinal_targets(logits, targets))
-            loss = self._compute_loss(
-                x=x_train,
-                y=targets,
-                y_pred=logits,
-                sample_weight=sample_weight,
-                training=True,
-            )
-            # The compiled loss is divided by the number of replicas (so that
+            loss = self.vicinal_loss(logits, targets, sample_weight)
+            # The loss is divided by the number of replicas (so that
             # SUM-reduced gradients are those of the global mean); log the
             # real loss.
-            batch_size = tf.shape(x_train)[0]
+            batch_size = tf.shape(x)[0]
             self._loss_tracker.update_state(
                 loss * num_replicas(), sample_weight=batch_size
             )
@@ -179,7 +210,8 @@ class RobustTrainer(keras.Model):
                 for g, w in zip(gradients, weights)
             ]
         self.optimizer.apply_gradients(zip(gradients, weights))
-        return self.compute_metrics(x, y, logits, sample_weight=sample_weight)
+        return self.compute_metrics(x, y, self.metrics_logits(logits),
+                                    sample_weight=sample_weight)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         if isinstance(x, np.ndarray):

@@ -2,7 +2,11 @@
 
 __version__ = "0.1.0"
 
+from kerasrobust import attacks  # noqa: E402,F401
 from kerasrobust import callbacks  # noqa: E402,F401
 from kerasrobust import data  # noqa: E402,F401
+from kerasrobust import evaluate  # noqa: E402,F401
 from kerasrobust import models  # noqa: E402,F401
+from kerasrobust import smoothing  # noqa: E402,F401
 from kerasrobust import training  # noqa: E402,F401
+from kerasrobust.smoothing import SmoothedClassifier  # noqa: E402,F401

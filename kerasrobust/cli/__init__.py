@@ -4,6 +4,8 @@ import argparse
 import sys
 
 from kerasrobust import __version__
+from kerasrobust.cli import attack
+from kerasrobust.cli import certify
 from kerasrobust.cli import train
 
 
@@ -16,6 +18,8 @@ def build_parser():
                         version=f"kerasrobust {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.add_parser(commands)
+    attack.add_parser(commands)
+    certify.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,29 @@
+"""Randomized smoothing: certification statistics and the smoothed classifier.
+
+The statistics (confidence bounds, CERTIFY / T-CERTIFY / PREDICT from class
+counts, certified-accuracy summaries) are pure NumPy/SciPy and live in
+`bounds.py`, `certify.py` and `results.py`; `SmoothedClassifier` (the Keras
+layer that samples noise and counts predictions) calls them.
+"""
+
+from kerasrobust.smoothing.bounds import (  # noqa: F401
+    clopper_pearson_lower,
+    clopper_pearson_upper,
+    runner_up_upper,
+)
+from kerasrobust.smoothing.certify import (  # noqa: F401
+    ABSTAIN,
+    certify_counts_batch,
+    certify_from_counts,
+    default_alpha_prime_grid,
+    predict_from_counts,
+)
+from kerasrobust.smoothing.results import (  # noqa: F401
+    average_certified_radius,
+    certified_accuracy,
+    certified_accuracy_lower_bound,
+    plot_certified_accuracy,
+    read_certify_tsv,
+    write_certify_tsv,
+)
+from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier  # noqa: F401,E501

@@ -1,0 +1,66 @@
+"""The certification callback writes certified accuracy into fit's logs."""
+
+import keras
+import numpy as np
+import pytest
+import scipy.stats
+
+from kerasrobust.callbacks import CertifiedAccuracy
+from kerasrobust.training import GaussianAugment
+
+from helpers import tiny_data
+
+
+def _constant_classifier():
+    """Always predicts class 0, whatever the noise."""
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    kernel, _ = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([np.zeros_like(kernel),
+                                  np.array([20.0, 0.0, 0.0], "float32")])
+    return model
+
+
+def test_logs_match_the_closed_form_for_a_constant_classifier():
+    """All n draws vote class 0, so pABar = alpha ** (1 / n) (the
+    Clopper-Pearson bound with k = n) and every input labelled 0 is
+    certified with radius sigma * Phi^-1(alpha ** (1 / n))."""
+    x, y = tiny_data(n=12)
+    sigma, n, alpha = 0.5, 200, 0.01
+    model = GaussianAugment(_constant_classifier(), sigma=sigma, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), metrics=["accuracy"])
+    callback = CertifiedAccuracy(x, y, n0=10, n=n, alpha=alpha,
+                                 radii=(0.0, 0.5, 2.0), every=2)
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
+                        callbacks=[callback]).history
+    radius = sigma * scipy.stats.norm.ppf(alpha ** (1 / n))
+    share = (y == 0).mean()
+    # Epoch 2 and the last epoch (3) are certified; epoch 1 is not.
+    assert "val_acr" in history and len(history["val_acr"]) == 2
+    np.testing.assert_allclose(history["val_acr"], share * radius,
+                               rtol=1e-9)
+    np.testing.assert_allclose(history["val_certified_accuracy_0"], share)
+    np.testing.assert_allclose(history["val_certified_accuracy_0.5"],
+                               share if radius >= 0.5 else 0.0)
+    np.testing.assert_allclose(history["val_certified_accuracy_2"], 0.0)
+
+
+def test_sigma_needed_for_models_without_one():
+    x, y = tiny_data(n=4)
+    model = _constant_classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"`sigma` must be given"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[CertifiedAccuracy(x, y, n0=5, n=10)])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(n=0), r"`n` must be in \[1"),
+    (dict(alpha=1.0), r"`alpha` must be in \(0, 1\)"),
+    (dict(sigma=0.0), r"`sigma` must be in \(0"),
+    (dict(every=0), r"`every` must be in \[1"),
+])
+def test_bad_arguments(kwargs, match):
+    x, y = tiny_data(n=4)
+    with pytest.raises(ValueError, match=match):
+        CertifiedAccuracy(x, y, **kwargs)

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
 from kerasrobust.smoothing import _sampling
@@ -96,7 +97,7 @@ class CertifyResult:
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class SmoothedClassifier(keras.layers.Layer):
+class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     """The Gaussian-smoothed version g of a base classifier f.
 
     `g(x) = argmax_c P(f(x + delta) = c)` with `delta ~ N(0, sigma^2 I)`
@@ -273,22 +274,6 @@ class SmoothedClassifier(keras.layers.Layer):
             config["base_model"]
         )
         return cls(**config)
-
-    def save_own_variables(self, store):
-        # Keras does not save SeedGenerator state; without it a reloaded
-        # layer would replay the draws of its first calls.
-        super().save_own_variables(store)
-        store["seed_generator_state"] = self.seed_generator.state.numpy()
-
-    def load_own_variables(self, store):
-        state = None
-        if "seed_generator_state" in store:
-            state = store["seed_generator_state"]
-            store = {k: store[k] for k in store.keys()
-                     if k != "seed_generator_state"}
-        super().load_own_variables(store)
-        if state is not None:
-            self.seed_generator.state.assign(np.asarray(state))
 
     # ------------------------------------------------------------ algorithms
     def predict(self, x, n, alpha, batch_size=DEFAULT_BATCH_SIZE,

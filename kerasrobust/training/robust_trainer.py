@@ -5,13 +5,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_number
 from kerasrobust.training._distribute import num_replicas
 from kerasrobust.training._distribute import shard_weight
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class RobustTrainer(keras.Model):
+class RobustTrainer(SavesSeedState, keras.Model):
     """Wraps a classifier and trains it with a vicinal-risk method.
 
     The wrapper owns the training loss (cross-entropy of the base model's
@@ -232,22 +233,6 @@ class RobustTrainer(keras.Model):
             }
         )
         return config
-
-    def save_own_variables(self, store):
-        # Keras does not save SeedGenerator state; without it a reloaded
-        # wrapper would replay the random draws of its first steps.
-        super().save_own_variables(store)
-        store["seed_generator_state"] = self.seed_generator.state.numpy()
-
-    def load_own_variables(self, store):
-        state = None
-        if "seed_generator_state" in store:
-            state = store["seed_generator_state"]
-            store = {k: store[k] for k in store.keys()
-                     if k != "seed_generator_state"}
-        super().load_own_variables(store)
-        if state is not None:
-            self.seed_generator.state.assign(np.asarray(state))
 
     @classmethod
     def from_config(cls, config):

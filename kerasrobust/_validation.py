@@ -61,3 +61,39 @@ def check_choice(name, value, choices):
             f"`{name}` must be one of {allowed}; got {value!r}."
         )
     return value
+
+
+def model_image_shape(model):
+    """The per-image input shape a single-input model takes, or `None`
+    when it is not known (unbuilt subclassed model, several inputs)."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(shape, tuple) or (shape and isinstance(
+            shape[0], (tuple, list))):
+        return None
+    return tuple(shape[1:])
+
+
+def image_shape_matches(got, want):
+    """Whether per-image shape `got` fits `want` (`None` dims match all)."""
+    return len(got) == len(want) and all(
+        w is None or g is None or g == w for g, w in zip(got, want))
+
+
+def model_output_shape(model):
+    """A model's output shape, or `None` when it is not known yet."""
+    try:
+        return model.output_shape
+    except (AttributeError, ValueError):
+        return None
+
+
+def model_num_classes(model):
+    """The size of a model's `(batch, num_classes)` output, or `None`."""
+    shape = model_output_shape(model)
+    if isinstance(shape, tuple) and len(shape) == 2 and isinstance(
+            shape[-1], int):
+        return shape[-1]
+    return None

@@ -36,6 +36,9 @@ import tensorflow as tf
 
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
+from kerasrobust._validation import image_shape_matches
+from kerasrobust._validation import model_image_shape
+from kerasrobust._validation import model_num_classes
 
 #: Accepted spellings of the two norms, mapped to their canonical name.
 _NORM_ALIASES = {
@@ -134,22 +137,6 @@ def resolve_model(model):
     return model
 
 
-def _expected_image_shape(model):
-    shape = getattr(model, "input_shape", None)
-    if not isinstance(shape, tuple) or (shape and isinstance(shape[0],
-                                                             tuple)):
-        return None
-    return tuple(shape)[1:]
-
-
-def _num_classes_from_output(model):
-    shape = getattr(model, "output_shape", None)
-    if isinstance(shape, tuple) and len(shape) == 2 and isinstance(
-            shape[-1], int):
-        return shape[-1]
-    return None
-
-
 def _check_images(model, x, clip):
     x = tf.convert_to_tensor(x)
     if not x.dtype.is_floating:
@@ -158,15 +145,13 @@ def _check_images(model, x, clip):
             f", got dtype {x.dtype.name}; divide uint8 images by 255."
         )
     x = tf.cast(x, tf.float32)
-    want = _expected_image_shape(model)
+    want = model_image_shape(model)
     got = tuple(x.shape)[1:]
     if x.shape.rank is None or x.shape.rank < 2:
         raise ValueError(
             f"Images `x` must be a batch (N, ...), got shape {tuple(x.shape)}."
         )
-    if want is not None and (len(got) != len(want) or any(
-            w is not None and g is not None and g != w
-            for g, w in zip(got, want))):
+    if want is not None and not image_shape_matches(got, want):
         raise ValueError(
             f"Images `x` have shape {got} per image but the model takes "
             f"{want}."
@@ -273,7 +258,7 @@ def prepare(model, x, y, clip):
     x = _check_images(model, x, clip)
     if tf.executing_eagerly() and int(tf.shape(x)[0]) > 0:
         _check_logits(model, x)
-    num_classes = _num_classes_from_output(model)
+    num_classes = model_num_classes(model)
     if num_classes is None:
         num_classes = int(model(x[:1], training=False).shape[-1])
     y = _check_labels(y, x.shape[0], num_classes)

@@ -22,8 +22,8 @@ import math
 import os
 import time
 
-DATASET_NAMES = ("digits", "cifar10", "cifar100", "svhn_cropped", "mnist",
-                 "tiny_imagenet", "mnist_idx", "npz")
+from kerasrobust.data import DATASET_NAMES
+
 PAPER_EPSILON = "4/255"
 PAPER_STEP_SIZE = "1/255"
 PAPER_STEPS = 10

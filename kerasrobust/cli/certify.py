@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from kerasrobust.cli.train import DATASET_NAMES
+from kerasrobust.data import DATASET_NAMES
+from kerasrobust.smoothing.certify import METHODS
 
-METHODS = ("cohen", "tight")
 RADIUS_STEP = 0.25
 
 

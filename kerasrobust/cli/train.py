@@ -15,13 +15,14 @@ from pathlib import Path
 
 from kerasrobust._io import atomic_save_model
 from kerasrobust._io import atomic_write_json
+from kerasrobust.data import DATASET_NAMES
+from kerasrobust.models import MODELS
+from kerasrobust.training import METHODS as _ALPS_METHODS
+from kerasrobust.training import SMOOTHING_METHODS
 
-MODEL_NAMES = ("small_cnn", "preact_resnet18", "vgg16", "cifar_resnet110",
-               "resnet50")
-DATASET_NAMES = ("digits", "cifar10", "cifar100", "svhn_cropped", "mnist",
-                 "tiny_imagenet", "mnist_idx", "npz")
-METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps", "gaussian",
-           "adre", "smoothadv", "adre_adv")
+# `cifar_resnet` needs a depth; `cifar_resnet110` is its named variant.
+MODEL_NAMES = tuple(name for name in MODELS if name != "cifar_resnet")
+METHODS = _ALPS_METHODS + SMOOTHING_METHODS
 
 
 def add_parser(commands):

@@ -24,6 +24,7 @@ from kerasrobust._io import _temporary_sibling
 from kerasrobust._io import atomic_write_json
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
+from kerasrobust._validation import model_image_shape
 from kerasrobust.attacks import _common
 from kerasrobust.attacks.fgsm import fgsm
 from kerasrobust.attacks.pgd import pgd
@@ -269,7 +270,7 @@ def _as_batches(model, dataset, batch_size):
                 "A tf.data `dataset` must yield (images, labels) pairs; got "
                 f"elements {spec}."
             )
-        want = _common._expected_image_shape(_common.resolve_model(model))
+        want = model_image_shape(_common.resolve_model(model))
         if want is not None and spec[0].shape.rank == len(want):
             dataset = dataset.batch(batch_size)
         return None, ((np.asarray(x), np.asarray(y))

@@ -28,6 +28,9 @@ from keras import ops
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
+from kerasrobust._validation import image_shape_matches
+from kerasrobust._validation import model_image_shape
+from kerasrobust._validation import model_num_classes
 from kerasrobust.smoothing import _sampling
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import METHODS
@@ -191,7 +194,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 f"scores, got {type(base_model).__name__}."
             )
         self.base_model = base_model
-        inferred = _output_classes(base_model)
+        inferred = model_num_classes(base_model)
         if num_classes is None:
             if inferred is None:
                 raise ValueError(
@@ -478,7 +481,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 f"noise level sigma is in those units), got dtype "
                 f"{x.dtype}. Convert first, e.g. x.astype('float32') / 255."
             )
-        want = self._model_image_shape()
+        want = model_image_shape(self.base_model)
         if want is not None and x.ndim == len(want):
             x = x[np.newaxis]  # one image
         self._check_image_shape(x.shape, name)
@@ -492,35 +495,12 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             )
         return x
 
-    def _model_image_shape(self):
-        shape = getattr(self.base_model, "input_shape", None)
-        if not isinstance(shape, tuple) or (shape and isinstance(
-                shape[0], (tuple, list))):
-            return None
-        return tuple(shape[1:])
-
     def _check_image_shape(self, shape, name):
-        want = self._model_image_shape()
-        if want is None:
-            return
+        want = model_image_shape(self.base_model)
         got = tuple(shape[1:])
-        if len(got) != len(want) or any(
-            w is not None and g is not None and g != w
-            for g, w in zip(got, want)
-        ):
+        if want is not None and not image_shape_matches(got, want):
             raise ValueError(
                 f"`{name}` has shape {tuple(shape)}: its image shape {got} "
                 f"does not match the base model's input shape {want}; "
                 f"expected a batch of shape (N, {', '.join(map(str, want))})."
             )
-
-
-def _output_classes(base_model):
-    try:
-        shape = base_model.output_shape
-    except (AttributeError, ValueError):
-        return None
-    if isinstance(shape, tuple) and len(shape) == 2 and isinstance(
-            shape[-1], int):
-        return shape[-1]
-    return None

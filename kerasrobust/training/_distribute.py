@@ -29,7 +29,7 @@ def global_batch(*tensors):
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return tensors, tf.range(local_size)
-    sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
+    sizes, offset = _shard_layout(ctx, local_size)
     max_size = tf.reduce_max(sizes)
     valid = tf.reshape(
         tf.range(max_size)[tf.newaxis, :] < sizes[:, tf.newaxis], [-1]
@@ -39,8 +39,6 @@ def global_batch(*tensors):
         padding = [[0, max_size - local_size]] + [[0, 0]] * (t.shape.rank - 1)
         stacked = ctx.all_gather(tf.pad(t, padding), axis=0)
         gathered.append(tf.boolean_mask(stacked, valid))
-    replica_id = ctx.replica_id_in_sync_group
-    offset = tf.reduce_sum(sizes[:replica_id])
     return tuple(gathered), offset + tf.range(local_size)
 
 
@@ -73,6 +71,12 @@ def global_rows(local_size):
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return local_size, tf.range(local_size)
-    sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
-    offset = tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
+    sizes, offset = _shard_layout(ctx, local_size)
     return tf.reduce_sum(sizes), offset + tf.range(local_size)
+
+
+def _shard_layout(ctx, local_size):
+    """`(sizes, offset)`: every replica's shard size, and where this
+    replica's rows start in the global batch."""
+    sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
+    return sizes, tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])

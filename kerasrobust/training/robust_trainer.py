@@ -7,6 +7,10 @@ from keras import ops
 
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_number
+from kerasrobust._validation import image_shape_matches
+from kerasrobust._validation import model_image_shape
+from kerasrobust._validation import model_num_classes
+from kerasrobust._validation import model_output_shape
 from kerasrobust.training._distribute import num_replicas
 from kerasrobust.training._distribute import shard_weight
 
@@ -303,15 +307,9 @@ class RobustTrainer(SavesSeedState, keras.Model):
 
     # ------------------------------------------------------------- checks
     def _check_image_shape(self, x):
-        expected = getattr(self.base_model, "input_shape", None)
-        if not isinstance(expected, tuple) or isinstance(expected[0], tuple):
-            return
+        want = model_image_shape(self.base_model)
         got = tuple(x.shape)[1:]
-        want = tuple(expected)[1:]
-        if len(got) != len(want) or any(
-            w is not None and g is not None and g != w
-            for g, w in zip(got, want)
-        ):
+        if want is not None and not image_shape_matches(got, want):
             raise ValueError(
                 f"Image shape {got} does not match the base model's input "
                 f"shape {want} (height, width, channels)."
@@ -342,14 +340,11 @@ class RobustTrainer(SavesSeedState, keras.Model):
 
 
 def _infer_num_classes(base_model):
-    try:
-        shape = base_model.output_shape
-    except (AttributeError, ValueError):
-        shape = None
-    if not isinstance(shape, tuple) or len(shape) != 2 or shape[-1] is None:
+    num_classes = model_num_classes(base_model)
+    if num_classes is None:
         raise ValueError(
             "Cannot infer `num_classes` from the base model's output shape "
-            f"{shape!r}; the base model must return logits of shape "
-            "(batch, num_classes), or pass `num_classes`."
+            f"{model_output_shape(base_model)!r}; the base model must return "
+            "logits of shape (batch, num_classes), or pass `num_classes`."
         )
-    return shape[-1]
+    return num_classes

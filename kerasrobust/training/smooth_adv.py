@@ -9,6 +9,8 @@ import tensorflow as tf
 from keras import ops
 
 from kerasrobust._validation import check_number
+from kerasrobust.attacks._common import ascent_step
+from kerasrobust.attacks._common import project
 from kerasrobust.training.adre import ADRE
 from kerasrobust.training.adre import adre_loss
 from kerasrobust.training.gaussian_augment import smoothed_log_probabilities
@@ -103,8 +105,8 @@ class SmoothAdv(ADRE):
                 objective = ops.sum(adre_loss(log_g[None], y_onehot,
                                               self.lam))
             gradient = tape.gradient(objective, x_adv)
-            x_adv = x_adv + step_size * _unit_l2(gradient)
-            x_adv = ops.clip(x + _project_l2(x_adv - x, epsilon), 0.0, 1.0)
+            x_adv = ascent_step(x_adv, gradient, step_size, norm="2")
+            x_adv = project(x_adv, x, epsilon, norm="2", clip=(0.0, 1.0))
         return ops.stop_gradient(x_adv)
 
     def vicinal_batch(self, x, targets):
@@ -140,15 +142,3 @@ class _EpsilonWarmup(keras.callbacks.Callback):
         t.current_epsilon.assign(
             warmup_epsilon(t.epsilon, epoch, t.warmup_epochs))
 
-
-def _unit_l2(g):
-    norm = ops.sqrt(ops.sum(ops.square(g), axis=tuple(range(1, len(g.shape))),
-                            keepdims=True))
-    return g / ops.maximum(norm, 1e-12)
-
-
-def _project_l2(delta, radius):
-    norm = ops.sqrt(ops.sum(ops.square(delta),
-                            axis=tuple(range(1, len(delta.shape))),
-                            keepdims=True))
-    return delta * ops.minimum(1.0, radius / ops.maximum(norm, 1e-12))

@@ -93,7 +93,8 @@ if str(REPO_ROOT) not in sys.path:
     # Benchmark the checkout this script lives in.
     sys.path.insert(0, str(REPO_ROOT))
 
-DATA_DIR_ENV = "KERASROBUST_DATA_DIR"
+from _data import DATA_DIR_ENV  # noqa: E402
+from _data import find_data_dir  # noqa: E402
 DATASETS = ("mnist", "cifar10")
 METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
 METHOD_NAMES = {"erm": "ERM", "dropout": "Dropout",
@@ -198,18 +199,9 @@ def build_parser():
 
 # ------------------------------------------------------------------- data
 def resolve_data_dir(flag_value):
-    if flag_value:
-        path, source = Path(flag_value), "--data-dir"
-    elif os.environ.get(DATA_DIR_ENV):
-        path, source = Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
-    else:
-        path = (REPO_ROOT / ".." / "shared" / "data").resolve()
-        source = "default ../shared/data"
-    if not path.is_dir():
-        sys.exit(f"error: data folder {path} (from {source}) not found. "
-                 "Pass --data-dir <folder with mnist/ and cifar10-subset/> "
-                 f"or set {DATA_DIR_ENV}.")
-    return path
+    return find_data_dir(flag_value, "the folders mnist/ and cifar10-subset/",
+                         "folder with mnist/ and cifar10-subset/",
+                         folder=True)[0]
 
 
 def load(name, root, limit_train, limit_test):

@@ -92,7 +92,8 @@ if str(REPO_ROOT) not in sys.path:
 MEASURES = ("certify", "forward", "forward_noise")
 TARGET_RATIO = 1.20
 ALPHA = 0.001
-DATA_DIR_ENV = "KERASROBUST_DATA_DIR"
+from _data import DATA_DIR_ENV  # noqa: E402
+from _data import find_data_dir  # noqa: E402
 SUPPORTED_MODELS = ("small_cnn", "cifar_resnet110", "preact_resnet18",
                     "vgg16")
 DEFAULT_MODELS = ("small_cnn", "cifar_resnet110")
@@ -224,18 +225,9 @@ def build_parser():
 # ------------------------------------------------------------------- data
 def load_data(flag_value):
     """`(ImageDataset, source)`; exits with a clear message if missing."""
-    if flag_value:
-        path, source = Path(flag_value), "--data-dir"
-    elif os.environ.get(DATA_DIR_ENV):
-        path, source = Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
-    else:
-        path = (REPO_ROOT / ".." / "shared" / "data").resolve()
-        source = "default ../shared/data"
-    if not path.exists():
-        sys.exit(
-            f"error: data not found at {path} (from {source}). This "
-            "benchmark needs the real CIFAR-10 subset (cifar10_subset.npz): "
-            f"pass --data-dir <the .npz or its folder> or set {DATA_DIR_ENV}.")
+    path, source = find_data_dir(
+        flag_value, "the real CIFAR-10 subset (cifar10_subset.npz)",
+        "the .npz or its folder")
     from kerasrobust.data import load_dataset
 
     try:

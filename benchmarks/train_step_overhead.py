@@ -112,7 +112,8 @@ LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 FIT_WARMUP_STEPS = 2
 HOOK_CALLS = 20
-DATA_DIR_ENV = "KERASROBUST_DATA_DIR"
+from _data import DATA_DIR_ENV  # noqa: E402
+from _data import find_data_dir  # noqa: E402
 DEFAULT_MODELS = ("small_cnn", "preact_resnet18")
 DEFAULT_STEPS = {"small_cnn": 10, "preact_resnet18": 2}
 DEFAULT_BATCH_SIZE = {"small_cnn": 128, "preact_resnet18": 32}
@@ -261,20 +262,9 @@ def build_parser():
 # ------------------------------------------------------------------- data
 def resolve_data_dir(flag_value):
     """Returns `(path, source)`; exits with a clear message if missing."""
-    if flag_value:
-        path, source = Path(flag_value), "--data-dir"
-    elif os.environ.get(DATA_DIR_ENV):
-        path, source = Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
-    else:
-        path = (REPO_ROOT / ".." / "shared" / "data").resolve()
-        source = "default ../shared/data"
-    if not path.exists():
-        sys.exit(
-            f"error: data not found at {path} (from {source}). This "
-            "benchmark needs the real CIFAR-10 subset (cifar10_subset.npz): "
-            f"pass --data-dir <the .npz or its folder> or set {DATA_DIR_ENV}."
-        )
-    return path, source
+    return find_data_dir(flag_value,
+                         "the real CIFAR-10 subset (cifar10_subset.npz)",
+                         "the .npz or its folder")
 
 
 def load_batch_source(data_dir):

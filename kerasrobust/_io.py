@@ -1,48 +1,66 @@
 """Atomic writes: a file is either the old version or the new, never half."""
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 
-def _temporary_sibling(path, suffix):
+@contextlib.contextmanager
+def atomic_path(path, suffix=".tmp"):
+    """Yields a temporary sibling of `path` to write; on success it gets the
+    permissions of a normally created file and is renamed onto `path`; on
+    failure it is removed and `path` is left as it was.
+
+    Example:
+    ```python
+    with atomic_path("curve.png") as tmp:
+        figure.savefig(tmp, format="png")
+    ```
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix,
                                dir=path.parent)
     os.close(fd)
-    return Path(tmp)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        # mkstemp makes the file readable by its owner only.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path, text):
+    """Writes `text` (no newline translation) to `path` atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    return path
 
 
 def atomic_save_model(model, path):
     """`model.save(path)` through a temporary file renamed into place."""
     path = Path(path)
-    tmp = _temporary_sibling(path, ".tmp.keras")
-    try:
+    with atomic_path(path, ".tmp.keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
 def atomic_write_json(path, obj):
     """Writes `obj` as indented JSON through a temporary file."""
-    path = Path(path)
-    tmp = _temporary_sibling(path, ".tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True, default=_to_builtin)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write_text(
+        path, json.dumps(obj, indent=2, sort_keys=True,
+                         default=_to_builtin) + "\n")
 
 
 def _to_builtin(value):

@@ -10,7 +10,6 @@ import csv
 import dataclasses
 import io
 import math
-import os
 import types
 from collections.abc import Mapping
 from typing import Optional
@@ -20,8 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasrobust._io import _temporary_sibling
 from kerasrobust._io import atomic_write_json
+from kerasrobust._io import atomic_write_text
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
 from kerasrobust._validation import model_image_shape
@@ -244,17 +243,7 @@ class RobustnessResult(dict):
             label = self["attacks"][name]["label"] if name else ""
             writer.writerow([setting, name, label, f"{error:.4f}",
                              self["n"]])
-        tmp = _temporary_sibling(path, ".tmp")
-        try:
-            with open(tmp, "w", newline="") as f:
-                f.write(buffer.getvalue())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        return atomic_write_text(path, buffer.getvalue())
 
 
 def _as_batches(model, dataset, batch_size):

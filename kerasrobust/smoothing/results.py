@@ -19,7 +19,6 @@ replaced by ``predict`` and ``label``).
 """
 
 import datetime
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from kerasrobust._io import _temporary_sibling
+from kerasrobust._io import atomic_path
+from kerasrobust._io import atomic_write_text
 from kerasrobust._validation import check_number
 
 COLUMNS = ("idx", "label", "predict", "radius", "correct", "time")
@@ -130,18 +130,7 @@ def write_certify_tsv(path, rows):
     """
     lines = ["\t".join(COLUMNS)]
     lines += ["\t".join(_row_values(i, row)) for i, row in enumerate(rows)]
-    path = Path(path)
-    tmp = _temporary_sibling(path, ".tmp")
-    try:
-        with open(tmp, "w", newline="\n") as f:
-            f.write("\n".join(lines) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def read_certify_tsv(path):
@@ -433,13 +422,8 @@ def plot_certified_accuracy(curves, path, radii=None, title=None):
     fmt = path.suffix[1:].lower() or "png"
     if fmt not in FigureCanvasAgg.get_supported_filetypes():
         fmt = "png"
-    tmp = _temporary_sibling(path, ".tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=150)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -1,0 +1,38 @@
+"""Atomic writes: all or nothing, with normal file permissions."""
+
+import json
+import os
+
+import pytest
+
+from kerasrobust._io import atomic_path
+from kerasrobust._io import atomic_write_json
+from kerasrobust._io import atomic_write_text
+
+
+def _normal_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def test_written_files_have_normal_permissions(tmp_path):
+    # tempfile.mkstemp creates 0600 files; results must be readable as any
+    # file the user creates.
+    json_path = atomic_write_json(tmp_path / "a" / "m.json", {"b": 1, "a": 2})
+    text_path = atomic_write_text(tmp_path / "t.tsv", "x\ty\n")
+    for path in (json_path, text_path):
+        assert os.stat(path).st_mode & 0o777 == _normal_mode()
+    assert json.loads(json_path.read_text()) == {"a": 2, "b": 1}
+    assert text_path.read_bytes() == b"x\ty\n"
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

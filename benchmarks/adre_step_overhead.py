@@ -142,7 +142,9 @@ def main(argv=None):
           f"{r['std']:.3f} (median {r['median']:.3f}, n={r['n']}); target "
           f"<= {TARGET_RATIO}: {'met' if summary['target_met'] else 'missed'}"
           f"\nwall time: {wall:.0f} s")
-    common.write_json_atomically(Path(args.output), {
+    from kerasrobust._io import atomic_write_json
+
+    atomic_write_json(Path(args.output), {
         "benchmark": "adre_step_overhead", "command": command,
         "started_utc": started.isoformat(timespec="seconds"),
         "wall_time_s": wall, "machine": machine,

@@ -565,21 +565,21 @@ def plot(results, path):
     fig.suptitle("Approximate certified accuracy (CERTIFY unless noted), "
                  "small_cnn, mean ± std over seeds", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    from kerasrobust._io import atomic_path
+
+    with atomic_path(path, ".tmp.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_outputs(results, out_dir):
     from kerasrobust._io import atomic_write_json
+    from kerasrobust._io import atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out_dir / f"{STEM}.json", results)
     md = out_dir / f"{STEM}.md"
-    tmp = md.with_name(f".{md.name}.tmp")
-    tmp.write_text(markdown(results))
-    os.replace(tmp, md)
+    atomic_write_text(md, markdown(results))
     plot(results, out_dir / f"{STEM}.png")
 
 

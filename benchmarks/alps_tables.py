@@ -93,8 +93,9 @@ if str(REPO_ROOT) not in sys.path:
     # Benchmark the checkout this script lives in.
     sys.path.insert(0, str(REPO_ROOT))
 
-from _data import DATA_DIR_ENV  # noqa: E402
-from _data import find_data_dir  # noqa: E402
+from _common import DATA_DIR_ENV  # noqa: E402
+from _common import find_data_dir  # noqa: E402
+from _common import positive_int as _positive_int  # noqa: E402
 DATASETS = ("mnist", "cifar10")
 METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
 METHOD_NAMES = {"erm": "ERM", "dropout": "Dropout",
@@ -116,17 +117,6 @@ COLUMNS = (
 
 
 # ------------------------------------------------------------------ flags
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer, got {text!r}.") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}.")
-    return value
-
-
 def _choices_list(allowed):
     def parse(text):
         items = [t.strip() for t in text.split(",") if t.strip()]
@@ -386,20 +376,20 @@ def plot(results, path):
     fig.suptitle("Adversarial robustness, small_cnn, mean ± std over seeds",
                  fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    from kerasrobust._io import atomic_path
+
+    with atomic_path(path, ".tmp.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_outputs(results, out):
     from kerasrobust._io import atomic_write_json
+    from kerasrobust._io import atomic_write_text
 
     atomic_write_json(out, results)
     md = out.with_suffix(".md")
-    tmp = md.with_name(f".{md.name}.tmp")
-    tmp.write_text(markdown(results))
-    os.replace(tmp, md)
+    atomic_write_text(md, markdown(results))
     plot(results, out.with_suffix(".png"))
 
 

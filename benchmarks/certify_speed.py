@@ -74,10 +74,8 @@ import argparse
 import datetime
 import gc
 import os
-import platform
 import random
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -92,8 +90,13 @@ if str(REPO_ROOT) not in sys.path:
 MEASURES = ("certify", "forward", "forward_noise")
 TARGET_RATIO = 1.20
 ALPHA = 0.001
-from _data import DATA_DIR_ENV  # noqa: E402
-from _data import find_data_dir  # noqa: E402
+from _common import DATA_DIR_ENV  # noqa: E402
+from _common import find_data_dir  # noqa: E402
+from _common import load_average as _load_average  # noqa: E402
+from _common import machine_info  # noqa: E402
+from _common import comma_list as _comma_list  # noqa: E402
+from _common import positive_int as _positive_int  # noqa: E402
+from _common import stats as _stats  # noqa: E402
 SUPPORTED_MODELS = ("small_cnn", "cifar_resnet110", "preact_resnet18",
                     "vgg16")
 DEFAULT_MODELS = ("small_cnn", "cifar_resnet110")
@@ -105,17 +108,6 @@ DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "certify_speed.json"
 
 
 # ------------------------------------------------------------------ flags
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer, got {text!r}.") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}.")
-    return value
-
-
 def _positive_float(text):
     try:
         value = float(text)
@@ -125,10 +117,6 @@ def _positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}.")
     return value
-
-
-def _comma_list(text):
-    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def parse_models(text):
@@ -369,17 +357,6 @@ def benchmark_model(model_name, seed, data, mean, std, images, repeats,
 
 
 # ---------------------------------------------------------------- summary
-def _stats(values):
-    return {
-        "n": len(values),
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-    }
-
-
 def summarize(runs, models, args):
     summary = []
     for model_name in models:
@@ -442,35 +419,6 @@ def format_table(summary):
             f"{row['load_average_1min']['mean']:>4.1f}  "
             f"<= {TARGET_RATIO:.2f}x: {ok}")
     return "\n".join(lines)
-
-
-def machine_info():
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    try:
-        usable_cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cpus = None
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable_cpus,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
-
-
-def _load_average():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
 
 
 # ------------------------------------------------------------------- main

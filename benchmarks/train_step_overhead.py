@@ -84,12 +84,10 @@ import datetime
 import gc
 import math
 import os
-import platform
 import random
 import shlex
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -112,8 +110,13 @@ LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 FIT_WARMUP_STEPS = 2
 HOOK_CALLS = 20
-from _data import DATA_DIR_ENV  # noqa: E402
-from _data import find_data_dir  # noqa: E402
+from _common import DATA_DIR_ENV  # noqa: E402
+from _common import find_data_dir  # noqa: E402
+from _common import load_average as _load_average  # noqa: E402
+from _common import machine_info  # noqa: E402
+from _common import comma_list as _comma_list  # noqa: E402
+from _common import positive_int as _positive_int  # noqa: E402
+from _common import stats as _stats  # noqa: E402
 DEFAULT_MODELS = ("small_cnn", "preact_resnet18")
 DEFAULT_STEPS = {"small_cnn": 10, "preact_resnet18": 2}
 DEFAULT_BATCH_SIZE = {"small_cnn": 128, "preact_resnet18": 32}
@@ -128,22 +131,6 @@ DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / (
 
 
 # ------------------------------------------------------------------ flags
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer, got {text!r}."
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}.")
-    return value
-
-
-def _comma_list(text):
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def parse_models(text):
     models = _comma_list(text)
     if not models:
@@ -419,17 +406,6 @@ def benchmark_model(model_name, seed, data, mean, std, batch_size, steps,
 
 
 # ---------------------------------------------------------------- summary
-def _stats(values):
-    return {
-        "n": len(values),
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-    }
-
-
 def summarize(runs, models):
     summary = []
     for model_name in models:
@@ -505,62 +481,6 @@ def format_table(summary):
             f"{100 * row['hook_overhead_estimate']:>+5.1f}%  {target}"
         )
     return "\n".join(lines)
-
-
-def machine_info():
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    try:
-        usable_cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cpus = None
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable_cpus,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-    }
-
-
-def write_json_atomically(path, obj):
-    import json
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                               dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it the
-        # permissions of a file created normally.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _load_average():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
 
 
 # ------------------------------------------------------------------- main
@@ -664,7 +584,9 @@ def main(argv=None):
         "runs": runs,
         "nonfinite_loss": nonfinite,
     }
-    write_json_atomically(args.output, result)
+    from kerasrobust._io import atomic_write_json
+
+    atomic_write_json(args.output, result)
     print(f"wrote {args.output}")
     return result
 

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,6 +36,49 @@ def atomic_path(path, suffix=".tmp"):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False):
+    """Yields a temporary sibling directory of `path` to fill; on success
+    it is renamed onto `path`, so `path` never holds a half-written tree.
+
+    A directory already at `path` is an error (`FileExistsError`, raised
+    before anything is written) unless `overwrite`; then it is moved aside,
+    the new tree renamed into place, and the old one deleted. On failure
+    the temporary tree is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"`path` {str(path)!r} already exists; pass overwrite=True to "
+            "replace it, or choose another path.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp",
+                                dir=path.parent))
+    old = None
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it owner-only
+        if path.exists():
+            if not overwrite:
+                raise FileExistsError(
+                    f"`path` {str(path)!r} was created by another writer "
+                    "while this one was writing; it was left as it is.")
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.",
+                                        suffix=".old", dir=path.parent))
+            os.replace(path, old / "previous")
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None and not path.exists():
+            os.replace(old / "previous", path)  # put the old version back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write_text(path, text):

@@ -56,3 +56,42 @@ def test_alps_vs_erm_cifar10_without_data_says_how_to_provide_it(
     assert "no CIFAR-10 data found" in message
     assert "tfds build cifar10" in message
     assert "KERASROBUST_DATA_DIR" in message
+
+
+def test_alps_under_attack_small(capsys):
+    example = load_example("alps_under_attack")
+    results = example.main(["--epochs", "1", "--limit-test", "40",
+                            "--pgd-steps", "2"])
+    assert set(results) == {"erm", "alps"}
+    for result in results.values():
+        assert result["n"] == 40
+        assert set(result["white_box"]) == set(result["black_box"]) == {
+            "fgsm", "pgd"}
+        for error in [result["clean_error"], *result["white_box"].values()]:
+            assert 0.0 <= error <= 100.0
+    # ERM's black-box examples are its own white-box ones.
+    assert results["erm"]["black_box"] == results["erm"]["white_box"]
+    assert "ALPS:" in capsys.readouterr().out
+
+
+def test_adre_certify_small(capsys):
+    example = load_example("adre_certify")
+    table = example.main(["--epochs", "1", "--n0", "10", "--n", "50",
+                          "--skip", "30"])
+    assert set(table) == {(m, a) for m in ("gaussian", "adre")
+                          for a in ("cohen", "tight")}
+    for accuracy, acr in table.values():
+        # Certified accuracy cannot grow with the radius.
+        assert all(a >= b for a, b in zip(accuracy, accuracy[1:]))
+        assert acr >= 0.0
+    assert "T-CERTIFY" in capsys.readouterr().out
+
+
+def test_export_and_serve_small(tmp_path):
+    example = load_example("export_and_serve")
+    served = example.main(["--epochs", "1", "--n0", "10", "--n", "50",
+                           "--num-images", "3", "--out",
+                           str(tmp_path / "served" / "1")])
+    assert served["kerasrobust_imported"] is False
+    assert len(served["base_label"]) == len(served["cohen"]["radius"]) == 3
+    assert (tmp_path / "served" / "1" / "saved_model.pb").is_file()

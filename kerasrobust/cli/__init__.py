@@ -6,6 +6,7 @@ import sys
 from kerasrobust import __version__
 from kerasrobust.cli import attack
 from kerasrobust.cli import certify
+from kerasrobust.cli import export
 from kerasrobust.cli import train
 
 
@@ -20,6 +21,7 @@ def build_parser():
     train.add_parser(commands)
     attack.add_parser(commands)
     certify.add_parser(commands)
+    export.add_parser(commands)
     return parser
 
 

@@ -103,9 +103,14 @@ def _plug_in_counts(counts_selection, n):
     """
     c = np.asarray(counts_selection, dtype=np.float64)
     unseen = c == 0
+    # The total is n0 + 1/2 written out (not c.sum() after the pseudo-counts)
+    # so that the in-graph copy (`kerasrobust.smoothing.graph_certify`)
+    # rounds exactly like this one.
+    total = float(np.sum(counts_selection))
     if unseen.any():
         c = c + unseen * (0.5 / unseen.sum())
-    return np.clip(np.rint(c * (n / c.sum())), 0, n).astype(np.int64)
+        total += 0.5
+    return np.clip(np.rint(c * (n / total)), 0, n).astype(np.int64)
 
 
 def _select_alpha_prime(counts_selection, cAHat, n, sigma, alpha, grid, cap):
@@ -130,8 +135,7 @@ def _select_alpha_prime(counts_selection, cAHat, n, sigma, alpha, grid, cap):
     nA_hat = plug[cAHat]
     others_hat = np.delete(plug, cAHat)
     forecasts = np.array([
-        _t_certify_radius(nA_hat, others_hat, n, sigma, alpha, a, cap,
-                          rtol=1e-6)
+        _t_certify_radius(nA_hat, others_hat, n, sigma, alpha, a, cap)
         for a in grid
     ])
     if not forecasts.max() > 0.0:

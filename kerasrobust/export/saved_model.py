@@ -1,0 +1,322 @@
+"""SavedModel export for serving, with in-graph smoothed prediction and
+certification.
+
+`export_saved_model` writes a TensorFlow SavedModel that TF Serving,
+`tf.saved_model.load` and `keras.layers.TFSMLayer` load without kerasrobust
+(or scipy) installed. Its signatures:
+
+- ``serving_default(x)`` -> ``probabilities`` ``(N, K)`` float32 (softmax
+  of the base model's logits, or its output when ``from_logits=False``)
+  and ``label`` ``(N,)`` int64: the base classifier f.
+- ``predict_smoothed(x, n, alpha)`` -> ``label`` (``-1`` = abstain) and
+  ``counts`` ``(N, K)``: PREDICT of Cohen et al. (2019) for the smoothed
+  classifier g.
+- ``certify(x, n0, n, alpha, method)`` -> ``label`` (``-1`` = abstain),
+  ``radius`` (float64), ``counts_selection`` and ``counts_estimation``:
+  CERTIFY (``method="cohen"``, Cohen et al. 2019) or T-CERTIFY
+  (``method="tight"``, Algorithm 2 of the ADRE / T-CERTIFY paper, with
+  ``alpha'`` chosen from the selection counts, the library default).
+
+The last two exist when a `SmoothedClassifier` is exported (or a base model
+with ``sigma=``). Everything happens in the graph: the Gaussian draws
+(`tf.random.stateless_normal`, seeds from stateful random ops so every call
+draws fresh noise and the selection and estimation draws are independent),
+the forward passes in a `tf.while_loop` (``batch_size`` noisy images at a
+time), the argmax counts, and the statistics of
+`kerasrobust.smoothing.graph_certify` (Clopper-Pearson bounds from
+`tf.math.betainc` inverted by bisection, T-CERTIFY's runner-up bound by
+bisection). For the counts they return, the labels and radii are those of
+the Python `kerasrobust.smoothing.certify_from_counts` (radius to 1e-6; a
+test checks it in a process that never imports kerasrobust).
+
+Bad arguments at serving time (``n < 1``, ``alpha`` outside (0, 1), an
+unknown ``method``) fail the request with an ``InvalidArgumentError`` that
+names the argument.
+
+The directory is written next to its destination and renamed into place,
+so ``path`` never holds a half-written export. A small description
+(`EXPORT_INFO_FILE`: sigma, classes, image shape, signatures) is written to
+the SavedModel's ``assets.extra`` folder, which TF Serving ignores.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasrobust import __version__
+from kerasrobust._io import atomic_directory
+from kerasrobust._validation import (
+    check_number,
+    model_image_shape,
+    model_num_classes,
+)
+from kerasrobust.smoothing import graph_certify
+from kerasrobust.smoothing._sampling import make_counter
+from kerasrobust.smoothing.certify import METHODS
+from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier
+
+#: Where exports go when no path is given (relative to the working
+#: directory): ``saved_models/<model name>``.
+DEFAULT_EXPORT_DIR = Path("saved_models")
+
+#: The JSON description written to ``<export>/assets.extra/``.
+EXPORT_INFO_FILE = "kerasrobust_export.json"
+
+BASE_SIGNATURE = "serving_default"
+SMOOTHED_SIGNATURES = ("predict_smoothed", "certify")
+
+
+def export_saved_model(model, path=None, *, sigma=None, from_logits=None,
+                       batch_size=1000, seed=None, overwrite=False):
+    """Exports a classifier (and its smoothed version) as a SavedModel.
+
+    Args:
+        model: a built `keras.Model` returning class scores ``(N, K)``, a
+            kerasrobust training wrapper (its ``base_model`` is exported),
+            or a `kerasrobust.smoothing.SmoothedClassifier` (its base model,
+            ``sigma`` and ``from_logits`` are used).
+        path: destination directory; default ``saved_models/<model name>``
+            under the working directory.
+        sigma: noise level for the smoothed signatures when ``model`` is a
+            plain model; ``None`` exports ``serving_default`` only.
+        from_logits: whether the base model returns logits (``serving_default``
+            applies a softmax) or probabilities. Default: the
+            `SmoothedClassifier`'s setting, else True (kerasrobust models
+            return logits).
+        batch_size: noisy images per forward pass in the smoothed
+            signatures (memory vs. speed; does not change the statistics).
+        seed: integer seed of the noise draws: a fresh process loading the
+            export then draws the same sequence of noise; ``None``
+            (default) draws differently in every process.
+        overwrite: replace an existing export at ``path``.
+
+    Returns:
+        The `pathlib.Path` of the export.
+
+    Raises:
+        TypeError / ValueError: a model that is not a Keras classifier, was
+            never built (call it on a batch first), has no known image
+            shape or class count; bad ``sigma``, ``batch_size`` or ``seed``.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+
+    Serving: see the README section "Export and serving" for the TF
+    Serving REST requests of each signature.
+    """
+    base_model, sigma, from_logits, name = _unwrap(model, sigma, from_logits)
+    image_shape, num_classes = _check_model(base_model)
+    batch_size = check_number("batch_size", batch_size, low=1, integer=True)
+    if seed is not None:
+        seed = check_number("seed", seed, low=0, integer=True)
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise TypeError(f"`overwrite` must be True or False, got "
+                        f"{overwrite!r}.")
+    path = Path(path) if path is not None else DEFAULT_EXPORT_DIR / name
+    dtype = tf.as_dtype(keras.backend.standardize_dtype(
+        base_model.inputs[0].dtype if getattr(base_model, "inputs", None)
+        else keras.config.floatx()))
+
+    archive = keras.export.ExportArchive()
+    archive.track(base_model)
+    x_spec = tf.TensorSpec((None,) + image_shape, dtype, name="x")
+    archive.add_endpoint(
+        BASE_SIGNATURE, _base_fn(base_model, from_logits), [x_spec])
+    signatures = [BASE_SIGNATURE]
+    if sigma is not None:
+        smoothed = _SmoothedGraph(base_model, num_classes, sigma, batch_size,
+                                  seed, dtype)
+        archive.add_endpoint(
+            "predict_smoothed", smoothed.predict,
+            [x_spec, tf.TensorSpec((), tf.int32, name="n"),
+             tf.TensorSpec((), tf.float64, name="alpha")])
+        archive.add_endpoint(
+            "certify", smoothed.certify,
+            [x_spec, tf.TensorSpec((), tf.int32, name="n0"),
+             tf.TensorSpec((), tf.int32, name="n"),
+             tf.TensorSpec((), tf.float64, name="alpha"),
+             tf.TensorSpec((), tf.string, name="method")])
+        signatures += list(SMOOTHED_SIGNATURES)
+    info = {
+        "kerasrobust_version": __version__,
+        "model_name": name,
+        "image_shape": list(image_shape),
+        "input_dtype": dtype.name,
+        "num_classes": num_classes,
+        "from_logits": from_logits,
+        "sigma": sigma,
+        "batch_size": batch_size,
+        "seed": seed,
+        "signatures": signatures,
+        "certify_methods": list(METHODS) if sigma is not None else [],
+    }
+    with atomic_directory(path, overwrite=bool(overwrite)) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+        extra = tmp / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        (extra / EXPORT_INFO_FILE).write_text(
+            json.dumps(info, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------
+
+def _unwrap(model, sigma, from_logits):
+    """``(base_model, sigma, from_logits, name)`` of what was passed."""
+    if isinstance(model, SmoothedClassifier):
+        if sigma is not None and float(sigma) != model.sigma:
+            raise ValueError(
+                f"`sigma`={sigma!r} differs from the SmoothedClassifier's "
+                f"sigma={model.sigma}; leave `sigma` out.")
+        if from_logits is not None and bool(from_logits) != model.from_logits:
+            raise ValueError(
+                f"`from_logits`={from_logits!r} differs from the "
+                f"SmoothedClassifier's from_logits={model.from_logits}.")
+        return (model.base_model, model.sigma, model.from_logits,
+                model.base_model.name)
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "`model` must be a keras.Model classifier, a kerasrobust "
+            "training wrapper or a SmoothedClassifier, got "
+            f"{type(model).__name__}.")
+    name = model.name
+    base_model = getattr(model, "base_model", None)
+    if not isinstance(base_model, keras.Model):
+        base_model = model
+    if sigma is not None:
+        sigma = check_number("sigma", sigma, low=0.0, low_open=True)
+    if from_logits is None:
+        from_logits = True
+    elif not isinstance(from_logits, (bool, np.bool_)):
+        raise TypeError(
+            f"`from_logits` must be True or False, got {from_logits!r}.")
+    return base_model, sigma, bool(from_logits), name
+
+
+def _check_model(base_model):
+    if not base_model.built:
+        raise ValueError(
+            f"Model {base_model.name!r} was never built, so it has no "
+            "weights to export: call it on a batch of images (or fit it) "
+            "first.")
+    image_shape = model_image_shape(base_model)
+    if image_shape is None or not image_shape or any(
+            d is None for d in image_shape):
+        raise ValueError(
+            f"Model {base_model.name!r} must take one image input of known "
+            f"shape to be exported, got input shape {image_shape!r}; build "
+            "it with `keras.Input(shape=(H, W, C))`.")
+    num_classes = model_num_classes(base_model)
+    if num_classes is None or num_classes < 2:
+        raise ValueError(
+            f"Model {base_model.name!r} must return class scores of shape "
+            f"(batch, K) with K >= 2, got output shape "
+            f"{getattr(base_model, 'output_shape', None)!r}.")
+    return tuple(int(d) for d in image_shape), int(num_classes)
+
+
+# ---------------------------------------------------------------------------
+# The graph functions
+# ---------------------------------------------------------------------------
+
+def _base_fn(base_model, from_logits):
+    def serving_default(x):
+        scores = base_model(x, training=False)
+        probabilities = (tf.nn.softmax(scores, axis=-1) if from_logits
+                         else scores)
+        return {"probabilities": probabilities,
+                "label": tf.argmax(scores, axis=-1, output_type=tf.int64)}
+    return serving_default
+
+
+class _SmoothedGraph:
+    """The smoothed signatures' graph code for one base model and sigma."""
+
+    def __init__(self, base_model, num_classes, sigma, batch_size, seed,
+                 dtype):
+        self.counter = make_counter(base_model, num_classes)
+        self.num_classes = num_classes
+        self.sigma = float(sigma)
+        self.batch_size = int(batch_size)
+        self.seed = seed
+        self.dtype = dtype
+        self._ops = 0
+
+    def _next_seed(self):
+        """A stateful random op: a new int32 (2,) seed at every call."""
+        op_seed = None
+        if self.seed is not None:
+            op_seed = self.seed * 1000 + self._ops  # distinct per op
+        self._ops += 1
+        return tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32,
+                                 seed=op_seed)
+
+    def sample_counts(self, x, n):
+        """``(N, K)`` int32 counts of ``n`` noisy copies of each input."""
+        seed = self._next_seed()
+        batch = tf.constant(self.batch_size, tf.int32)
+        num_chunks = tf.maximum(1, (n + batch - 1) // batch)
+        chunk = (n + num_chunks - 1) // num_chunks
+        per_block = tf.maximum(1, batch // chunk)
+        num_inputs = tf.shape(x)[0]
+        num_blocks = (num_inputs + per_block - 1) // per_block
+        sigma = tf.constant(self.sigma, x.dtype)
+
+        def body(i, counts):
+            block = x[i * per_block:(i + 1) * per_block]
+            block_counts = self.counter(
+                block, sigma, tf.random.experimental.stateless_fold_in(
+                    seed, i), n, chunk)
+            return i + 1, counts.write(i, block_counts)
+
+        counts = tf.TensorArray(tf.int32, size=num_blocks,
+                                element_shape=[None, self.num_classes],
+                                infer_shape=False)
+        _, counts = tf.while_loop(lambda i, _: i < num_blocks, body,
+                                  (tf.constant(0), counts),
+                                  parallel_iterations=1)
+        empty = tf.zeros([0, self.num_classes], tf.int32)
+        return tf.cond(num_blocks > 0, counts.concat, lambda: empty)
+
+    @staticmethod
+    def _check_args(n_values, alpha, method=None):
+        checks = []
+        for name, value in n_values:
+            checks.append(tf.debugging.Assert(
+                value >= 1, [f"`{name}` must be an integer >= 1, got", value]))
+        checks.append(tf.debugging.Assert(
+            (alpha > 0.0) & (alpha < 1.0),
+            ["`alpha` must be in (0, 1), got", alpha]))
+        if method is not None:
+            known = tf.reduce_any(tf.equal(method, tf.constant(METHODS)))
+            checks.append(tf.debugging.Assert(
+                known, [f"`method` must be one of {list(METHODS)}, got",
+                        method]))
+        return checks
+
+    def predict(self, x, n, alpha):
+        with tf.control_dependencies(self._check_args([("n", n)], alpha)):
+            counts = self.sample_counts(x, tf.identity(n))
+        label = graph_certify.predict(counts, alpha)
+        return {"label": label, "counts": tf.cast(counts, tf.int64)}
+
+    def certify(self, x, n0, n, alpha, method):
+        checks = self._check_args([("n0", n0), ("n", n)], alpha, method)
+        with tf.control_dependencies(checks):
+            counts_selection = self.sample_counts(x, tf.identity(n0))
+            counts_estimation = self.sample_counts(x, tf.identity(n))
+        n_float = tf.cast(n, tf.float64)
+        label, radius = tf.cond(
+            tf.equal(method, "tight"),
+            lambda: graph_certify.certify_tight(
+                counts_selection, counts_estimation, n_float, self.sigma,
+                alpha),
+            lambda: graph_certify.certify_cohen(
+                counts_selection, counts_estimation, n_float, self.sigma,
+                alpha))
+        return {"label": label, "radius": radius,
+                "counts_selection": tf.cast(counts_selection, tf.int64),
+                "counts_estimation": tf.cast(counts_estimation, tf.int64)}

@@ -95,3 +95,17 @@ def test_export_and_serve_small(tmp_path):
     assert served["kerasrobust_imported"] is False
     assert len(served["base_label"]) == len(served["cohen"]["radius"]) == 3
     assert (tmp_path / "served" / "1" / "saved_model.pb").is_file()
+
+
+def test_tune_alps_small_and_resume(tmp_path):
+    example = load_example("tune_alps")
+    flags = ["--epochs", "1", "--max-trials", "2", "--directory",
+             str(tmp_path / "search")]
+    result, report = example.main(flags)
+    assert result.num_trials == 2
+    assert 0.0 < result.values["epsilon"] < 0.5
+    assert 0.75 < result.values["beta_mode"] < 1.0
+    assert set(report["white_box"]) == {"fgsm"}
+    # Run again with one more trial: the two finished ones are kept.
+    result, _ = example.main(flags[:2] + ["--max-trials", "3"] + flags[4:])
+    assert result.num_trials == 3

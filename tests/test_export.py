@@ -197,6 +197,19 @@ def test_seeded_exports_draw_the_same_noise(tmp_path):
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
+def test_unseeded_export_draws_fresh_noise_despite_a_global_seed(tmp_path):
+    keras.utils.set_random_seed(0)  # would fix the ops' seeds if inherited
+    path = kerasrobust.export_saved_model(
+        _confident_model(), tmp_path / "m", sigma=SIGMA)
+    counts = []
+    for _ in range(2):
+        loaded = tf.saved_model.load(str(path))  # a fresh kernel state
+        counts.append(loaded.certify(
+            tf.constant(_inputs(6)), 20, 200, tf.constant(0.01, tf.float64),
+            "cohen")["counts_estimation"].numpy())
+    assert not np.array_equal(counts[0], counts[1])
+
+
 def test_plain_model_exports_base_signature_only(tmp_path):
     model = _confident_model()
     path = kerasrobust.export_saved_model(model, tmp_path / "plain")

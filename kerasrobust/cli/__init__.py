@@ -8,6 +8,7 @@ from kerasrobust.cli import attack
 from kerasrobust.cli import certify
 from kerasrobust.cli import export
 from kerasrobust.cli import train
+from kerasrobust.cli import tune
 
 
 def build_parser():
@@ -21,6 +22,7 @@ def build_parser():
     train.add_parser(commands)
     attack.add_parser(commands)
     certify.add_parser(commands)
+    tune.add_parser(commands)
     export.add_parser(commands)
     return parser
 

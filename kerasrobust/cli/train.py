@@ -15,6 +15,8 @@ from pathlib import Path
 
 from kerasrobust._io import atomic_save_model
 from kerasrobust._io import atomic_write_json
+from kerasrobust.cli._options import add_recipe_arguments
+from kerasrobust.cli._options import distribute_strategy
 from kerasrobust.data import DATASET_NAMES
 from kerasrobust.models import MODELS
 from kerasrobust.training import METHODS as _ALPS_METHODS
@@ -101,24 +103,10 @@ def add_parser(commands):
     g = p.add_argument_group("optimization (paper recipe)")
     g.add_argument("--epochs", type=int, default=30,
                    help="training epochs (the paper: 200 on CIFAR)")
-    g.add_argument("--batch-size", type=int, default=128,
-                   help="global batch size (split over replicas)")
-    g.add_argument("--lr", type=float, default=0.1,
-                   help="initial SGD learning rate")
-    g.add_argument("--momentum", type=float, default=0.9,
-                   help="SGD momentum")
-    g.add_argument("--weight-decay", type=float, default=1e-4,
-                   help="coupled L2 weight decay (PyTorch SGD semantics)")
-    g.add_argument("--decay-epochs", type=int, nargs="*", default=None,
-                   help="epochs where the rate is divided by 10 (default: "
-                        "50%% and 75%% of --epochs)")
+    add_recipe_arguments(g)
     g.add_argument("--seed", type=int, default=0,
                    help="seed of weights, data order, augmentation and the "
                         "method's random draws")
-    g.add_argument("--distribute", choices=("auto", "none", "mirrored"),
-                   default="auto",
-                   help="'auto' uses MirroredStrategy when several GPUs are "
-                        "visible")
 
     g = p.add_argument_group("output")
     g.add_argument("--out-dir", default=None,
@@ -169,7 +157,7 @@ def run(args):
         x_train, y_train = x_train[keep], y_train[keep]
     mean, std = channel_stats(x_train)
 
-    strategy = _strategy(args.distribute, tf)
+    strategy = distribute_strategy(args.distribute, tf)
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     with strategy.scope():
         base = get_model(
@@ -279,13 +267,6 @@ def _smoothing_kwargs(args):
                 adv_epsilon=args.adv_epsilon, adv_steps=args.adv_steps,
                 warmup_epochs=args.warmup_epochs,
                 single_draw_per=args.single_draw_per)
-
-
-def _strategy(choice, tf):
-    gpus = tf.config.list_logical_devices("GPU")
-    if choice == "mirrored" or (choice == "auto" and len(gpus) > 1):
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 def _print_table(results, out_dir):

@@ -246,13 +246,23 @@ class _SmoothedGraph:
         self._ops = 0
 
     def _next_seed(self):
-        """A stateful random op: a new int32 (2,) seed at every call."""
-        op_seed = None
-        if self.seed is not None:
-            op_seed = self.seed * 1000 + self._ops  # distinct per op
+        """A stateful random op: a new int32 (2,) seed at every call.
+
+        The op's seed attributes are set here, not from TensorFlow's global
+        seed (a `keras.utils.set_random_seed` before exporting would
+        otherwise fix them): with `seed=None` both are 0, which makes the
+        kernel seed itself nondeterministically in every serving process;
+        with a seed, each op gets `(seed, its index + 1)`, so a fresh
+        process replays the same draws and the selection and estimation
+        ops draw different streams.
+        """
         self._ops += 1
-        return tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32,
-                                 seed=op_seed)
+        seeds = ((0, 0) if self.seed is None else (self.seed, self._ops))
+        return tf.raw_ops.RandomUniformInt(
+            shape=tf.constant([2], tf.int32),
+            minval=tf.constant(0, tf.int32),
+            maxval=tf.constant(tf.int32.max, tf.int32),
+            seed=seeds[0], seed2=seeds[1])
 
     def sample_counts(self, x, n):
         """``(N, K)`` int32 counts of ``n`` noisy copies of each input."""

@@ -1,0 +1,35 @@
+"""Command-line options shared by several subcommands."""
+
+
+def add_recipe_arguments(group):
+    """The paper's SGD recipe and the device choice (train and tune).
+
+    Helps spell out `%(default)s`, so they read the same under every help
+    formatter (ArgumentDefaultsHelpFormatter does not add it twice).
+    """
+    group.add_argument("--batch-size", type=int, default=128,
+                       help="global batch size, split over replicas "
+                            "(default: %(default)s)")
+    group.add_argument("--lr", type=float, default=0.1,
+                       help="initial SGD learning rate (default: "
+                            "%(default)s)")
+    group.add_argument("--momentum", type=float, default=0.9,
+                       help="SGD momentum (default: %(default)s)")
+    group.add_argument("--weight-decay", type=float, default=1e-4,
+                       help="coupled L2 weight decay, PyTorch SGD semantics "
+                            "(default: %(default)s)")
+    group.add_argument("--decay-epochs", type=int, nargs="*", default=None,
+                       help="epochs where the rate is divided by 10 "
+                            "(default: 50%% and 75%% of --epochs)")
+    group.add_argument("--distribute", choices=("auto", "none", "mirrored"),
+                       default="auto",
+                       help="'auto' uses MirroredStrategy when several GPUs "
+                            "are visible (default: %(default)s)")
+
+
+def distribute_strategy(choice, tf):
+    """The `tf.distribute` strategy that `--distribute` names."""
+    if choice == "mirrored" or (
+            choice == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

@@ -105,7 +105,6 @@ def main(argv=None):
         "the .npz or its folder")
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import kerasrobust

@@ -54,14 +54,20 @@ def machine_info():
         usable_cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         usable_cpus = None
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
+        "summary": (
+            f"{os.cpu_count()} CPU cores ({platform.machine()}), "
+            f"{len(gpus)} GPU, {platform.system()}, Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": gpus,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
@@ -92,3 +98,64 @@ def stats(values):
         "min": min(values),
         "max": max(values),
     }
+
+
+def seed_list(text):
+    """argparse type: distinct integers >= 0 separated by commas."""
+    try:
+        seeds = [int(item) for item in comma_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}.") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(
+            "give one or more distinct seeds >= 0, e.g. 0,1,2.")
+    return seeds
+
+
+def choices_list(allowed, canonical_order=False):
+    """argparse type: distinct names from `allowed` separated by commas,
+    in the order given (or in `allowed`'s order with `canonical_order`)."""
+    def parse(text):
+        items = comma_list(text)
+        unknown = [item for item in items if item not in allowed]
+        if not items or unknown or len(set(items)) != len(items):
+            raise argparse.ArgumentTypeError(
+                f"give distinct names from {', '.join(allowed)} separated "
+                f"by commas; got {text!r}.")
+        return [a for a in allowed if a in items] if canonical_order else items
+    return parse
+
+
+def per_model_values(models):
+    """argparse type: `N` or `model=N,...` (or both: `N,model=M`) into a
+    dict of positive integers; the key `None` holds the value for models
+    not named. Model names must be in `models`."""
+    def parse(text):
+        values = {}
+        for item in comma_list(text):
+            if "=" in item:
+                model, _, number = item.partition("=")
+                model = model.strip()
+                if model not in models:
+                    raise argparse.ArgumentTypeError(
+                        f"unknown model {model!r}; choose from "
+                        f"{', '.join(models)}.")
+                values[model] = positive_int(number.strip())
+            else:
+                values[None] = positive_int(item)
+        if not values:
+            raise argparse.ArgumentTypeError("give a value.")
+        return values
+    return parse
+
+
+def per_model(values, model, defaults, fallback):
+    """The value of `model` from a `per_model_values` dict: its own, else
+    the flag's value for all models, else `defaults[model]`, else
+    `fallback`."""
+    if model in values:
+        return values[model]
+    if None in values:
+        return values[None]
+    return defaults.get(model, fallback)

@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_step_overhead as common  # noqa: E402
+from _common import seed_list  # noqa: E402
 
 METHODS = {
     "gaussian": "GaussianAugment(sigma=0.25, num_noise=8)",
@@ -52,7 +53,7 @@ def build_parser():
                    help="train steps per timed block")
     p.add_argument("--repeats", type=int, default=6,
                    help="timed blocks per method and seed")
-    p.add_argument("--seeds", type=common.parse_seeds, default=[0, 1, 2],
+    p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
                    help="comma-separated seeds")
     p.add_argument("--data-dir", default=None,
                    help="folder holding the CIFAR-10 subset .npz")

@@ -122,7 +122,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
-import alps_tables as common  # noqa: E402  (data lookup, machine info, ...)
+import alps_tables as common  # noqa: E402  (data loading, ...)
+from _common import choices_list  # noqa: E402
+from _common import load_average  # noqa: E402
+from _common import machine_info  # noqa: E402
+from _common import positive_int  # noqa: E402
+from _common import seed_list  # noqa: E402
 
 REPO_ROOT = common.REPO_ROOT
 DATASETS = common.DATASETS
@@ -173,42 +178,42 @@ def build_parser():
                     "SmoothAdv vs ADRE_ADV, certified with CERTIFY and "
                     "T-CERTIFY on real MNIST and CIFAR-10 data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--datasets", type=common._choices_list(DATASETS),
+    p.add_argument("--datasets", type=choices_list(DATASETS, canonical_order=True),
                    default=list(DATASETS), help="comma-separated datasets")
-    p.add_argument("--models", type=common._choices_list(tuple(MODELS)),
+    p.add_argument("--models", type=choices_list(tuple(MODELS), canonical_order=True),
                    default=list(MODELS),
                    help="comma-separated models: " + ", ".join(MODELS))
-    p.add_argument("--seeds", type=common._seeds, default=[0, 1, 2],
+    p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
                    help="comma-separated seeds (weights, data order, noise)")
-    p.add_argument("--epochs-mnist", type=common._positive_int,
+    p.add_argument("--epochs-mnist", type=positive_int,
                    default=DEFAULT_EPOCHS["mnist"],
                    help="training epochs on MNIST (8,000 images)")
-    p.add_argument("--epochs-cifar", type=common._positive_int,
+    p.add_argument("--epochs-cifar", type=positive_int,
                    default=DEFAULT_EPOCHS["cifar10"],
                    help="training epochs on the CIFAR-10 subset")
-    p.add_argument("--batch-size", type=common._positive_int, default=128,
+    p.add_argument("--batch-size", type=positive_int, default=128,
                    help="training batch size")
-    p.add_argument("--num-noise", type=common._positive_int, default=4,
+    p.add_argument("--num-noise", type=positive_int, default=4,
                    help="k, Gaussian draws per example for ADRE_REG")
-    p.add_argument("--adv-num-noise", type=common._positive_int, default=2,
+    p.add_argument("--adv-num-noise", type=positive_int, default=2,
                    help="k for SmoothAdv and ADRE_ADV")
-    p.add_argument("--adv-steps", type=common._positive_int, default=1,
+    p.add_argument("--adv-steps", type=positive_int, default=1,
                    help="PGD steps of SmoothAdv / ADRE_ADV")
     p.add_argument("--adv-epsilon", type=float, default=0.25,
                    help="L2 attack radius of SmoothAdv / ADRE_ADV")
     p.add_argument("--warmup-epochs", type=int, default=1,
                    help="epsilon warm-up epochs (<= the training epochs)")
-    p.add_argument("--n0", type=common._positive_int, default=100,
+    p.add_argument("--n0", type=positive_int, default=100,
                    help="selection samples per certified image")
-    p.add_argument("--n", type=common._positive_int, default=1000,
+    p.add_argument("--n", type=positive_int, default=1000,
                    help="estimation samples per certified image")
-    p.add_argument("--certify-limit", type=common._positive_int, default=50,
+    p.add_argument("--certify-limit", type=positive_int, default=50,
                    help="certified test images (every len(test)//limit-th)")
-    p.add_argument("--certify-batch-size", type=common._positive_int,
+    p.add_argument("--certify-batch-size", type=positive_int,
                    default=1000, help="noisy images per forward pass")
-    p.add_argument("--limit-train", type=common._positive_int, default=None,
+    p.add_argument("--limit-train", type=positive_int, default=None,
                    help="train on the first N training images (dry runs)")
-    p.add_argument("--width", type=common._positive_int, default=32,
+    p.add_argument("--width", type=positive_int, default=32,
                    help="small_cnn width")
     p.add_argument("--data-dir", default=None,
                    help=f"folder holding mnist/ and cifar10-subset/ "
@@ -595,7 +600,7 @@ def main(argv=None):
                               + argv_list),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": common.machine_info(),
+        "machine": dict(machine_info(), load_average_start=load_average()),
         "settings": {
             "datasets": args.datasets, "models": args.models,
             "seeds": args.seeds, "smoke": args.smoke,
@@ -665,8 +670,7 @@ def main(argv=None):
                       "s)", flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)
-    results["machine"]["load_average_end"] = (
-        os.getloadavg() if hasattr(os, "getloadavg") else None)
+    results["machine"]["load_average_end"] = load_average()
     results["finished_utc"] = datetime.datetime.now(
         datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     write_outputs(results, out_dir)

@@ -79,7 +79,6 @@ import argparse
 import datetime
 import math
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -96,6 +95,10 @@ if str(REPO_ROOT) not in sys.path:
 from _common import DATA_DIR_ENV  # noqa: E402
 from _common import find_data_dir  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
+from _common import choices_list  # noqa: E402
+from _common import load_average  # noqa: E402
+from _common import machine_info  # noqa: E402
+from _common import seed_list  # noqa: E402
 DATASETS = ("mnist", "cifar10")
 METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
 METHOD_NAMES = {"erm": "ERM", "dropout": "Dropout",
@@ -117,30 +120,6 @@ COLUMNS = (
 
 
 # ------------------------------------------------------------------ flags
-def _choices_list(allowed):
-    def parse(text):
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        unknown = [t for t in items if t not in allowed]
-        if not items or unknown or len(set(items)) != len(items):
-            raise argparse.ArgumentTypeError(
-                f"give distinct names from {', '.join(allowed)} separated "
-                f"by commas; got {text!r}.")
-        return [a for a in allowed if a in items]  # canonical order
-    return parse
-
-
-def _seeds(text):
-    try:
-        seeds = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}.") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(
-            "give one or more distinct seeds >= 0, e.g. 0,1,2.")
-    return seeds
-
-
 def build_parser():
     p = argparse.ArgumentParser(
         description="ALPS paper Tables 5/6 (FGSM/PGD white- and black-box "
@@ -148,14 +127,14 @@ def build_parser():
                     "label smoothing, MixUp and ALPS on real MNIST and "
                     "CIFAR-10 data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--datasets", type=_choices_list(DATASETS),
+    p.add_argument("--datasets", type=choices_list(DATASETS, canonical_order=True),
                    default=list(DATASETS),
                    help="comma-separated datasets")
-    p.add_argument("--methods", type=_choices_list(METHODS),
+    p.add_argument("--methods", type=choices_list(METHODS, canonical_order=True),
                    default=list(METHODS),
                    help="comma-separated methods; 'erm' is always trained "
                         "(it crafts the black-box examples)")
-    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2],
+    p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
                    help="comma-separated seeds (weights, data order, "
                         "augmentation, the methods' random draws)")
     p.add_argument("--epochs-mnist", type=_positive_int,
@@ -393,26 +372,6 @@ def write_outputs(results, out):
     plot(results, out.with_suffix(".png"))
 
 
-def machine_info():
-    import keras
-    import tensorflow as tf
-
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    info = {"platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
-            "gpus": len(tf.config.list_physical_devices("GPU")),
-            "load_average_start": load}
-    info["summary"] = (
-        f"{info['cpus']} CPU cores ({info['processor']}), "
-        f"{info['gpus']} GPU, {platform.system()}, Python "
-        f"{info['python']}, TensorFlow {info['tensorflow']}, Keras "
-        f"{info['keras']}")
-    return info
-
-
 # ------------------------------------------------------------------- main
 def main(argv=None):
     args = build_parser().parse_args(argv)
@@ -434,7 +393,7 @@ def main(argv=None):
                               + list(argv)),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_info(),
+        "machine": dict(machine_info(), load_average_start=load_average()),
         "settings": {
             "datasets": args.datasets, "methods": methods,
             "seeds": args.seeds,
@@ -507,8 +466,7 @@ def main(argv=None):
                       flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)
-    results["machine"]["load_average_end"] = (
-        os.getloadavg() if hasattr(os, "getloadavg") else None)
+    results["machine"]["load_average_end"] = load_average()
     results["finished_utc"] = datetime.datetime.now(
         datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     write_outputs(results, out)

@@ -94,9 +94,12 @@ from _common import DATA_DIR_ENV  # noqa: E402
 from _common import find_data_dir  # noqa: E402
 from _common import load_average as _load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
-from _common import comma_list as _comma_list  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import stats as _stats  # noqa: E402
+from _common import choices_list  # noqa: E402
+from _common import per_model  # noqa: E402
+from _common import per_model_values  # noqa: E402
+from _common import seed_list  # noqa: E402
 SUPPORTED_MODELS = ("small_cnn", "cifar_resnet110", "preact_resnet18",
                     "vgg16")
 DEFAULT_MODELS = ("small_cnn", "cifar_resnet110")
@@ -119,53 +122,6 @@ def _positive_float(text):
     return value
 
 
-def parse_models(text):
-    models = _comma_list(text)
-    unknown = [m for m in models if m not in SUPPORTED_MODELS]
-    if not models or unknown or len(set(models)) != len(models):
-        raise argparse.ArgumentTypeError(
-            f"give distinct models from {', '.join(SUPPORTED_MODELS)}; got "
-            f"{text!r}.")
-    return models
-
-
-def parse_seeds(text):
-    try:
-        seeds = [int(s) for s in _comma_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}.") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(
-            "give one or more distinct seeds >= 0, e.g. 0,1.")
-    return seeds
-
-
-def parse_per_model(text):
-    """`N` or `model=N,...` (or both) into a dict; key None: the rest."""
-    values = {}
-    for item in _comma_list(text):
-        if "=" in item:
-            model, _, number = item.partition("=")
-            if model.strip() not in SUPPORTED_MODELS:
-                raise argparse.ArgumentTypeError(
-                    f"unknown model {model.strip()!r}.")
-            values[model.strip()] = _positive_int(number.strip())
-        else:
-            values[None] = _positive_int(item)
-    if not values:
-        raise argparse.ArgumentTypeError("give a value.")
-    return values
-
-
-def per_model(values, model, defaults, fallback):
-    if model in values:
-        return values[model]
-    if None in values:
-        return values[None]
-    return defaults.get(model, fallback)
-
-
 def build_parser():
     def show(defaults):
         return ",".join(f"{m}={v}" for m, v in defaults.items())
@@ -175,19 +131,19 @@ def build_parser():
                     "the forward pass alone over the same number of images "
                     "(interleaved repeats).")
     parser.add_argument(
-        "--models", type=parse_models, default=list(DEFAULT_MODELS),
+        "--models", type=choices_list(SUPPORTED_MODELS), default=list(DEFAULT_MODELS),
         help=f"comma-separated models (default: {','.join(DEFAULT_MODELS)};"
              f" choices: {', '.join(SUPPORTED_MODELS)}).")
     parser.add_argument(
-        "--images", type=parse_per_model, default=dict(DEFAULT_IMAGES),
+        "--images", type=per_model_values(SUPPORTED_MODELS), default=dict(DEFAULT_IMAGES),
         help="test images per block: N or model=N,... (default: "
              f"{show(DEFAULT_IMAGES)}; others {FALLBACK_IMAGES}).")
     parser.add_argument(
-        "--repeats", type=parse_per_model, default=dict(DEFAULT_REPEATS),
+        "--repeats", type=per_model_values(SUPPORTED_MODELS), default=dict(DEFAULT_REPEATS),
         help="interleaved repeats: N or model=N,... (default: "
              f"{show(DEFAULT_REPEATS)}; others {FALLBACK_REPEATS}).")
     parser.add_argument(
-        "--seeds", type=parse_seeds, default=[0],
+        "--seeds", type=seed_list, default=[0],
         help="comma-separated seeds of the weights and the noise "
              "(default: 0).")
     parser.add_argument("--n0", type=_positive_int, default=100,

@@ -114,9 +114,12 @@ from _common import DATA_DIR_ENV  # noqa: E402
 from _common import find_data_dir  # noqa: E402
 from _common import load_average as _load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
-from _common import comma_list as _comma_list  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import stats as _stats  # noqa: E402
+from _common import choices_list  # noqa: E402
+from _common import per_model  # noqa: E402
+from _common import per_model_values  # noqa: E402
+from _common import seed_list  # noqa: E402
 DEFAULT_MODELS = ("small_cnn", "preact_resnet18")
 DEFAULT_STEPS = {"small_cnn": 10, "preact_resnet18": 2}
 DEFAULT_BATCH_SIZE = {"small_cnn": 128, "preact_resnet18": 32}
@@ -131,74 +134,6 @@ DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / (
 
 
 # ------------------------------------------------------------------ flags
-def parse_models(text):
-    models = _comma_list(text)
-    if not models:
-        raise argparse.ArgumentTypeError("give at least one model.")
-    unknown = [m for m in models if m not in SUPPORTED_MODELS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown {', '.join(unknown)}; choose from "
-            f"{', '.join(SUPPORTED_MODELS)}."
-        )
-    if len(set(models)) != len(models):
-        raise argparse.ArgumentTypeError("a model is repeated.")
-    return models
-
-
-def parse_seeds(text):
-    seeds = []
-    for item in _comma_list(text):
-        try:
-            seed = int(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected integers separated by commas, got "
-                f"{item!r}."
-            ) from None
-        if seed < 0:
-            raise argparse.ArgumentTypeError(
-                f"seeds must be >= 0, got {seed}."
-            )
-        seeds.append(seed)
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(
-            "give one or more distinct seeds, e.g. 0,1,2."
-        )
-    return seeds
-
-
-def parse_per_model(text):
-    """Parses `N` or `model=N,...` (or both: `N,model=M`) into a dict.
-
-    The key `None` holds the value for models not named.
-    """
-    values = {}
-    for item in _comma_list(text):
-        if "=" in item:
-            model, _, number = item.partition("=")
-            model = model.strip()
-            if model not in SUPPORTED_MODELS:
-                raise argparse.ArgumentTypeError(
-                    f"unknown model {model!r}; choose from "
-                    f"{', '.join(SUPPORTED_MODELS)}."
-                )
-            values[model] = _positive_int(number.strip())
-        else:
-            values[None] = _positive_int(item)
-    if not values:
-        raise argparse.ArgumentTypeError("give a value.")
-    return values
-
-
-def resolve_per_model(values, model, defaults, fallback):
-    if model in values:
-        return values[model]
-    if None in values:
-        return values[None]
-    return defaults.get(model, fallback)
-
-
 def build_parser():
     def per_model_default(defaults):
         return ",".join(f"{m}={v}" for m, v in defaults.items())
@@ -210,23 +145,23 @@ def build_parser():
         )
     )
     parser.add_argument(
-        "--models", type=parse_models, default=list(DEFAULT_MODELS),
+        "--models", type=choices_list(SUPPORTED_MODELS), default=list(DEFAULT_MODELS),
         help=f"comma-separated models (default: {','.join(DEFAULT_MODELS)}; "
              f"choices: {', '.join(SUPPORTED_MODELS)}).")
     parser.add_argument(
-        "--seeds", type=parse_seeds, default=[0, 1, 2],
+        "--seeds", type=seed_list, default=[0, 1, 2],
         help="comma-separated seeds: initial weights and the wrappers' seed "
              "(default: 0,1,2).")
     parser.add_argument(
         "--repeats", type=_positive_int, default=8,
         help="interleaved repeats per model and seed (default: 8).")
     parser.add_argument(
-        "--steps", type=parse_per_model,
+        "--steps", type=per_model_values(SUPPORTED_MODELS),
         default=dict(DEFAULT_STEPS),
         help="train steps per timed block: N or model=N,... (default: "
              f"{per_model_default(DEFAULT_STEPS)}; others {FALLBACK_STEPS}).")
     parser.add_argument(
-        "--batch-size", type=parse_per_model,
+        "--batch-size", type=per_model_values(SUPPORTED_MODELS),
         default=dict(DEFAULT_BATCH_SIZE),
         help="batch size: N or model=N,... (default: "
              f"{per_model_default(DEFAULT_BATCH_SIZE)}; others "
@@ -499,9 +434,9 @@ def main(argv=None):
     mean, std = channel_stats(data.x_train)
     plan = {
         m: {
-            "batch_size": resolve_per_model(
+            "batch_size": per_model(
                 args.batch_size, m, DEFAULT_BATCH_SIZE, FALLBACK_BATCH_SIZE),
-            "steps": resolve_per_model(
+            "steps": per_model(
                 args.steps, m, DEFAULT_STEPS, FALLBACK_STEPS),
         }
         for m in args.models

@@ -1,5 +1,18 @@
 """Command-line options shared by several subcommands."""
 
+from kerasrobust.data import DATASET_NAMES
+
+
+def add_data_arguments(group, dataset_help):
+    """`--dataset` (help text `dataset_help`), `--data-dir`, `--download`."""
+    group.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
+                       help=dataset_help)
+    group.add_argument("--data-dir", default=None,
+                       help="tfds data directory, or the folder/file of a "
+                            "local dataset (default: $KERASROBUST_DATA_DIR)")
+    group.add_argument("--download", action="store_true",
+                       help="let tensorflow-datasets download the dataset")
+
 
 def add_recipe_arguments(group):
     """The paper's SGD recipe and the device choice (train and tune).

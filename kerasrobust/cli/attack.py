@@ -22,7 +22,7 @@ import math
 import os
 import time
 
-from kerasrobust.data import DATASET_NAMES
+from kerasrobust.cli._options import add_data_arguments
 
 PAPER_EPSILON = "4/255"
 PAPER_STEP_SIZE = "1/255"
@@ -60,14 +60,9 @@ def add_parser(commands):
                    help="saved .keras model: a kerasrobust training wrapper "
                         "(model.keras) or a base model returning logits "
                         "(base_model.keras)")
-    g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
-                   help="dataset whose test split is attacked (default: "
-                        "digits, bundled with scikit-learn)")
-    g.add_argument("--data-dir", default=None,
-                   help="tfds data directory, or the folder/file of a local "
-                        "dataset (default: $KERASROBUST_DATA_DIR)")
-    g.add_argument("--download", action="store_true",
-                   help="let tensorflow-datasets download the dataset")
+    add_data_arguments(
+        g, "dataset whose test split is attacked (default: "
+           "digits, bundled with scikit-learn)")
     g.add_argument("--limit", type=int, default=None, metavar="N",
                    help="attack only the first N test images (default: all)")
     g.add_argument("--source-model", default=None, metavar="PATH",

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerasrobust.data import DATASET_NAMES
+from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.smoothing.certify import METHODS
 
 RADIUS_STEP = 0.25
@@ -42,15 +42,10 @@ def add_parser(commands):
     g.add_argument("--probabilities", action="store_true",
                    help="the model returns probabilities, not logits (only "
                         "matters for the soft outputs; votes use argmax)")
-    g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
-                   help="test split to certify; tfds datasets need "
-                        "--download or a prepared --data-dir; "
-                        "mnist_idx/npz/tiny_imagenet read --data-dir")
-    g.add_argument("--data-dir", default=None,
-                   help="tfds data directory, or the folder/file of a local "
-                        "dataset (default: $KERASROBUST_DATA_DIR)")
-    g.add_argument("--download", action="store_true",
-                   help="let tensorflow-datasets download the dataset")
+    add_data_arguments(
+        g, "test split to certify; tfds datasets need "
+           "--download or a prepared --data-dir; "
+           "mnist_idx/npz/tiny_imagenet read --data-dir")
     g.add_argument("--skip", type=int, default=1, metavar="K",
                    help="certify every K-th test image (indices 0, K, 2K, "
                         "...), as Cohen et al.'s scripts do (they use 20 on "

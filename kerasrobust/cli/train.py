@@ -15,9 +15,9 @@ from pathlib import Path
 
 from kerasrobust._io import atomic_save_model
 from kerasrobust._io import atomic_write_json
+from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import distribute_strategy
-from kerasrobust.data import DATASET_NAMES
 from kerasrobust.models import MODELS
 from kerasrobust.training import METHODS as _ALPS_METHODS
 from kerasrobust.training import SMOOTHING_METHODS
@@ -42,16 +42,11 @@ def add_parser(commands):
                         "classifiers for randomized smoothing")
     g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
                    help="architecture (kerasrobust.models)")
-    g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
-                   help="'digits' is bundled with scikit-learn and needs no "
-                        "download; tfds datasets need --download or a "
-                        "prepared --data-dir; mnist_idx/npz/tiny_imagenet "
-                        "read --data-dir")
-    g.add_argument("--data-dir", default=None,
-                   help="tfds data directory, or the folder/file of a local "
-                        "dataset (default: $KERASROBUST_DATA_DIR)")
-    g.add_argument("--download", action="store_true",
-                   help="let tensorflow-datasets download the dataset")
+    add_data_arguments(
+        g, "'digits' is bundled with scikit-learn and needs no "
+           "download; tfds datasets need --download or a "
+           "prepared --data-dir; mnist_idx/npz/tiny_imagenet "
+           "read --data-dir")
     g.add_argument("--limit-train", type=int, default=None, metavar="N",
                    help="train on a random subset of N training images")
     g.add_argument("--no-augment", action="store_true",

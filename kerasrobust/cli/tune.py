@@ -36,12 +36,12 @@ import sys
 import time
 from pathlib import Path
 
+from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import distribute_strategy
 from kerasrobust.cli.attack import parse_radius
 from kerasrobust.cli.train import METHODS
 from kerasrobust.cli.train import MODEL_NAMES
-from kerasrobust.data import DATASET_NAMES
 from kerasrobust.smoothing.certify import METHODS as CERTIFY_METHODS
 from kerasrobust.tuning import OBJECTIVES
 from kerasrobust.tuning import TUNERS
@@ -63,15 +63,10 @@ def add_parser(commands):
                         "(default: alps)")
     g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
                    help="base architecture (default: small_cnn)")
-    g.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
-                   help="dataset (default: digits, bundled with "
-                        "scikit-learn); tfds datasets need --download or a "
-                        "prepared --data-dir")
-    g.add_argument("--data-dir", default=None,
-                   help="tfds data directory, or the folder/file of a local "
-                        "dataset (default: $KERASROBUST_DATA_DIR)")
-    g.add_argument("--download", action="store_true",
-                   help="let tensorflow-datasets download the dataset")
+    add_data_arguments(
+        g, "dataset (default: digits, bundled with "
+           "scikit-learn); tfds datasets need --download or a "
+           "prepared --data-dir")
     g.add_argument("--val-fraction", type=float, default=0.2,
                    help="fraction of the training set held out to score "
                         "the trials (default: 0.2)")

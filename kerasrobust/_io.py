@@ -8,6 +8,14 @@ import tempfile
 from pathlib import Path
 
 
+def _chmod_as_created(path, mode):
+    """Gives `path` the permissions `open`/`mkdir` would have given it:
+    `mode` (0o666 for files, 0o777 for directories) minus the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=".tmp"):
     """Yields a temporary sibling of `path` to write; on success it gets the
@@ -28,10 +36,7 @@ def atomic_path(path, suffix=".tmp"):
     tmp = Path(tmp)
     try:
         yield tmp
-        # mkstemp makes the file readable by its owner only.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        _chmod_as_created(tmp, 0o666)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -59,9 +64,7 @@ def atomic_directory(path, overwrite=False):
     old = None
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it owner-only
+        _chmod_as_created(tmp, 0o777)  # mkdtemp makes it owner-only
         if path.exists():
             if not overwrite:
                 raise FileExistsError(

@@ -267,6 +267,7 @@ class _SmoothedGraph:
     def sample_counts(self, x, n):
         """``(N, K)`` int32 counts of ``n`` noisy copies of each input."""
         seed = self._next_seed()
+        # `_sampling.plan_block` in tensor form (n is a signature input).
         batch = tf.constant(self.batch_size, tf.int32)
         num_chunks = tf.maximum(1, (n + batch - 1) // batch)
         chunk = (n + num_chunks - 1) // num_chunks

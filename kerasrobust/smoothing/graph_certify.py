@@ -63,10 +63,6 @@ def drop_class(counts, label):
     return tf.gather(counts, keep, batch_dims=1)
 
 
-def _ndtri(p):
-    return tf.math.ndtri(p)
-
-
 def _f64(value):
     return tf.constant(value, _F64)
 
@@ -78,7 +74,7 @@ def certify_cohen(counts_selection, counts_estimation, n, sigma, alpha):
     n_a = tf.gather(counts_estimation, top, batch_dims=1)
     p_a = graph_bounds.clopper_pearson_lower(n_a, n, alpha)
     abstain = p_a < 0.5
-    radius = as_float64(sigma) * _ndtri(tf.where(abstain, _f64(0.5), p_a))
+    radius = as_float64(sigma) * tf.math.ndtri(tf.where(abstain, _f64(0.5), p_a))
     return (tf.where(abstain, tf.constant(ABSTAIN, tf.int64), top),
             tf.where(abstain, tf.zeros_like(radius), radius))
 
@@ -96,13 +92,13 @@ def _t_certify_radius(n_a, others, n, sigma, alpha, alpha_prime):
     p_a = graph_bounds.clopper_pearson_lower(
         n_a[:, tf.newaxis], n, alpha_prime)
     confident = p_a > 0.5  # the paper's strict inequality
-    z_a = _ndtri(tf.where(confident, p_a, _f64(0.75)))
+    z_a = tf.math.ndtri(tf.where(confident, p_a, _f64(0.75)))
     others = tf.tile(others[:, tf.newaxis, :], tf.stack([1, num_alpha, 1]))
     p_b = graph_bounds.runner_up_upper(
         others, n, tf.maximum(alpha - alpha_prime, 0.0))
     capped = p_b >= 1.0 - p_a  # then pBBar = 1 - pABar: CERTIFY's radius
     p_b = tf.where(capped, _f64(0.25), p_b)
-    uncapped = sigma / 2.0 * (z_a - _ndtri(p_b))
+    uncapped = sigma / 2.0 * (z_a - tf.math.ndtri(p_b))
     uncapped = tf.where(tf.math.is_finite(uncapped) & (uncapped > 0.0),
                         uncapped, tf.zeros_like(uncapped))
     radius = tf.where(capped, sigma * z_a, uncapped)

@@ -159,3 +159,22 @@ def per_model(values, model, defaults, fallback):
     if None in values:
         return values[None]
     return defaults.get(model, fallback)
+
+
+def mean_std(values):
+    """`{"mean", "std"}` of a list; the sample std is None for one value."""
+    return {"mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else None}
+
+
+def write_json_markdown_plot(json_path, results, markdown, plot):
+    """Writes `results` to `json_path`, `markdown(results)` beside it as
+    `.md` (both atomically) and `plot(results, <.png path>)`."""
+    from kerasrobust._io import atomic_write_json
+    from kerasrobust._io import atomic_write_text
+
+    json_path = Path(json_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(json_path, results)
+    atomic_write_text(json_path.with_suffix(".md"), markdown(results))
+    plot(results, json_path.with_suffix(".png"))

@@ -112,7 +112,6 @@ import datetime
 import math
 import os
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -126,6 +125,8 @@ import alps_tables as common  # noqa: E402  (data loading, ...)
 from _common import choices_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
+from _common import mean_std  # noqa: E402
+from _common import write_json_markdown_plot  # noqa: E402
 from _common import positive_int  # noqa: E402
 from _common import seed_list  # noqa: E402
 
@@ -178,9 +179,11 @@ def build_parser():
                     "SmoothAdv vs ADRE_ADV, certified with CERTIFY and "
                     "T-CERTIFY on real MNIST and CIFAR-10 data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--datasets", type=choices_list(DATASETS, canonical_order=True),
+    p.add_argument("--datasets", type=choices_list(
+        DATASETS, canonical_order=True),
                    default=list(DATASETS), help="comma-separated datasets")
-    p.add_argument("--models", type=choices_list(tuple(MODELS), canonical_order=True),
+    p.add_argument("--models", type=choices_list(
+        tuple(MODELS), canonical_order=True),
                    default=list(MODELS),
                    help="comma-separated models: " + ", ".join(MODELS))
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
@@ -390,11 +393,6 @@ def estimate_budget(args, root):
 
 
 # ----------------------------------------------------------------- report
-def _mean_std(values):
-    return {"mean": statistics.fmean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else None}
-
-
 def summarize(cells, datasets, models):
     summary = {}
     for dataset in datasets:
@@ -407,10 +405,10 @@ def summarize(cells, datasets, models):
             for method, _ in CERT_METHODS:
                 entry[method] = {
                     "certified_accuracy": [
-                        _mean_std([c[method]["certified_accuracy"][i]
+                        mean_std([c[method]["certified_accuracy"][i]
                                    for c in rows])
                         for i in range(len(RADII))],
-                    "acr": _mean_std([c[method]["acr"] for c in rows]),
+                    "acr": mean_std([c[method]["acr"] for c in rows]),
                 }
             summary.setdefault(dataset, {})[key] = entry
     return summary
@@ -578,14 +576,8 @@ def plot(results, path):
 
 
 def write_outputs(results, out_dir):
-    from kerasrobust._io import atomic_write_json
-    from kerasrobust._io import atomic_write_text
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out_dir / f"{STEM}.json", results)
-    md = out_dir / f"{STEM}.md"
-    atomic_write_text(md, markdown(results))
-    plot(results, out_dir / f"{STEM}.png")
+    write_json_markdown_plot(out_dir / f"{STEM}.json", results, markdown,
+                             plot)
 
 
 # ------------------------------------------------------------------- main
@@ -600,7 +592,8 @@ def main(argv=None):
                               + argv_list),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": dict(machine_info(), load_average_start=load_average()),
+        "machine": dict(machine_info(),
+                        load_average_start=load_average()),
         "settings": {
             "datasets": args.datasets, "models": args.models,
             "seeds": args.seeds, "smoke": args.smoke,

@@ -80,7 +80,6 @@ import datetime
 import math
 import os
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -98,6 +97,8 @@ from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
+from _common import mean_std  # noqa: E402
+from _common import write_json_markdown_plot  # noqa: E402
 from _common import seed_list  # noqa: E402
 DATASETS = ("mnist", "cifar10")
 METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
@@ -127,10 +128,12 @@ def build_parser():
                     "label smoothing, MixUp and ALPS on real MNIST and "
                     "CIFAR-10 data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--datasets", type=choices_list(DATASETS, canonical_order=True),
+    p.add_argument("--datasets", type=choices_list(
+        DATASETS, canonical_order=True),
                    default=list(DATASETS),
                    help="comma-separated datasets")
-    p.add_argument("--methods", type=choices_list(METHODS, canonical_order=True),
+    p.add_argument("--methods", type=choices_list(
+        METHODS, canonical_order=True),
                    default=list(METHODS),
                    help="comma-separated methods; 'erm' is always trained "
                         "(it crafts the black-box examples)")
@@ -256,12 +259,7 @@ def summarize(cells, datasets, methods):
                 continue
             entry = {"seeds": [c["seed"] for c in rows]}
             for key, _, _ in COLUMNS:
-                values = [c[key] for c in rows]
-                entry[key] = {
-                    "mean": statistics.fmean(values),
-                    "std": (statistics.stdev(values) if len(values) > 1
-                            else None),
-                }
+                entry[key] = mean_std([c[key] for c in rows])
             summary.setdefault(dataset, {})[method] = entry
     return summary
 
@@ -363,13 +361,7 @@ def plot(results, path):
 
 
 def write_outputs(results, out):
-    from kerasrobust._io import atomic_write_json
-    from kerasrobust._io import atomic_write_text
-
-    atomic_write_json(out, results)
-    md = out.with_suffix(".md")
-    atomic_write_text(md, markdown(results))
-    plot(results, out.with_suffix(".png"))
+    write_json_markdown_plot(out, results, markdown, plot)
 
 
 # ------------------------------------------------------------------- main
@@ -393,7 +385,8 @@ def main(argv=None):
                               + list(argv)),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": dict(machine_info(), load_average_start=load_average()),
+        "machine": dict(machine_info(),
+                        load_average_start=load_average()),
         "settings": {
             "datasets": args.datasets, "methods": methods,
             "seeds": args.seeds,

@@ -131,15 +131,18 @@ def build_parser():
                     "the forward pass alone over the same number of images "
                     "(interleaved repeats).")
     parser.add_argument(
-        "--models", type=choices_list(SUPPORTED_MODELS), default=list(DEFAULT_MODELS),
+        "--models", type=choices_list(SUPPORTED_MODELS),
+        default=list(DEFAULT_MODELS),
         help=f"comma-separated models (default: {','.join(DEFAULT_MODELS)};"
              f" choices: {', '.join(SUPPORTED_MODELS)}).")
     parser.add_argument(
-        "--images", type=per_model_values(SUPPORTED_MODELS), default=dict(DEFAULT_IMAGES),
+        "--images", type=per_model_values(SUPPORTED_MODELS),
+        default=dict(DEFAULT_IMAGES),
         help="test images per block: N or model=N,... (default: "
              f"{show(DEFAULT_IMAGES)}; others {FALLBACK_IMAGES}).")
     parser.add_argument(
-        "--repeats", type=per_model_values(SUPPORTED_MODELS), default=dict(DEFAULT_REPEATS),
+        "--repeats", type=per_model_values(SUPPORTED_MODELS),
+        default=dict(DEFAULT_REPEATS),
         help="interleaved repeats: N or model=N,... (default: "
              f"{show(DEFAULT_REPEATS)}; others {FALLBACK_REPEATS}).")
     parser.add_argument(

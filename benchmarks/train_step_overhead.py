@@ -145,7 +145,8 @@ def build_parser():
         )
     )
     parser.add_argument(
-        "--models", type=choices_list(SUPPORTED_MODELS), default=list(DEFAULT_MODELS),
+        "--models", type=choices_list(SUPPORTED_MODELS),
+        default=list(DEFAULT_MODELS),
         help=f"comma-separated models (default: {','.join(DEFAULT_MODELS)}; "
              f"choices: {', '.join(SUPPORTED_MODELS)}).")
     parser.add_argument(

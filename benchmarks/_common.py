@@ -178,3 +178,186 @@ def write_json_markdown_plot(json_path, results, markdown, plot):
     atomic_write_json(json_path, results)
     atomic_write_text(json_path.with_suffix(".md"), markdown(results))
     plot(results, json_path.with_suffix(".png"))
+
+
+# ------------------------------------------- converged training, statistics
+#: Fraction of the training images held out (same images for every method,
+#: seed and run) to decide when training has converged; never the test set.
+VALIDATION_FRACTION = 0.1
+VALIDATION_SPLIT_SEED = 4321
+
+
+def holdout_split(data, fraction=VALIDATION_FRACTION,
+                  seed=VALIDATION_SPLIT_SEED):
+    """`(train, (x_val, y_val))`: `data` without a fixed random `fraction`
+    of its training images, and those images. The test split is untouched."""
+    import dataclasses
+
+    import numpy as np
+
+    n = len(data.x_train)
+    n_val = max(1, int(round(n * fraction)))
+    order = np.random.default_rng(seed).permutation(n)
+    val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
+    train = dataclasses.replace(
+        data, x_train=data.x_train[keep], y_train=data.y_train[keep],
+        split_note=data.split_note + (
+            f"; {n_val} training images held out for validation "
+            f"(seed {seed})"))
+    return train, (data.x_train[val], data.y_train[val])
+
+
+def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
+                     min_delta=0.0):
+    """A Keras callback implementing the benchmarks' plateau rule.
+
+    After every epoch it calls `validation_error(base_model)` (a percentage
+    measured on the held-out training images) and keeps the weights of the
+    best epoch so far. When the error has not improved by more than
+    `min_delta` for `patience` epochs, it multiplies the learning rate by
+    `decay_rate` (step-wise decay, as the papers' schedules, but triggered
+    by the measured plateau instead of a fixed epoch) and resets the
+    patience counter; after `max_decays` decays the next plateau stops
+    training. At the end the best epoch's weights are restored. The
+    learning curve (epoch, learning rate, training loss, validation error)
+    is in `callback.curve`; `callback.best_epoch` is 1-based.
+
+    The optimizer must have a plain float learning rate (not a schedule).
+    """
+    import keras
+
+    class Plateau(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.curve = []
+            self.best = float("inf")
+            self.best_epoch = 0
+            self.best_weights = None
+            self.wait = 0
+            self.decays = 0
+            self.stop_reason = "max_epochs"
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            opt = self.model.optimizer
+            lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
+            err = float(validation_error(self.model))
+            self.curve.append({"epoch": epoch + 1, "learning_rate": lr,
+                               "train_loss": float(logs.get("loss", "nan")),
+                               "val_error": err})
+            if err < self.best - min_delta:
+                self.best, self.best_epoch, self.wait = err, epoch + 1, 0
+                self.best_weights = self.model.get_weights()
+                return
+            self.wait += 1
+            if self.wait < patience:
+                return
+            if self.decays < max_decays:
+                self.decays += 1
+                self.wait = 0
+                opt.learning_rate.assign(lr * decay_rate)
+            else:
+                self.stop_reason = "plateau"
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return Plateau()
+
+
+def t_interval(values, confidence=0.95):
+    """Mean and two-sided Student-t `confidence` interval of `values` (e.g.
+    per-seed paired differences): `{"n", "mean", "low", "high"}`; the
+    interval is None for fewer than 2 values (no variance estimate)."""
+    import numpy as np
+    from scipy import stats as scipy_stats
+
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2:
+        return {"n": n, "mean": mean, "low": None, "high": None}
+    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)
+                 * values.std(ddof=1) / np.sqrt(n))
+    return {"n": n, "mean": mean, "low": mean - half, "high": mean + half}
+
+
+def verdict(interval, lower_is_better):
+    """"win", "loss" or "tie" of a difference (ours - theirs) from its
+    interval: a win when the whole interval is on the better side of 0, a
+    loss when it is on the worse side, else a tie (also without an
+    interval)."""
+    low, high = interval["low"], interval["high"]
+    if low is None:
+        return "tie"
+    if (high < 0) if lower_is_better else (low > 0):
+        return "win"
+    if (low > 0) if lower_is_better else (high < 0):
+        return "loss"
+    return "tie"
+
+
+def plot_learning_curves(curves, path, title):
+    """One panel per dataset: validation error per epoch of every trained
+    model (`curves`: {dataset: {label: [curve rows]}})."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasrobust._io import atomic_path
+
+    if not curves:
+        return
+    fig, axes = plt.subplots(1, len(curves), squeeze=False,
+                             figsize=(6.5 * len(curves), 4.2))
+    for ax, (dataset, runs) in zip(axes[0], curves.items()):
+        for i, (label, rows) in enumerate(sorted(runs.items())):
+            ax.plot([r["epoch"] for r in rows],
+                    [r["val_error"] for r in rows], lw=1,
+                    color=f"C{i % 10}", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation error (%)")
+        ax.set_title(dataset)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=5, ncol=2)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path, ".tmp.png") as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def arch_name(text):
+    """argparse type: "small_cnn", "preact_resnet18" or "resnet<6n+2>"
+    (a CIFAR ResNet of that depth, e.g. resnet20, resnet110)."""
+    if text in ("small_cnn", "preact_resnet18"):
+        return text
+    if text.startswith("resnet") and text[6:].isdigit():
+        depth = int(text[6:])
+        if depth >= 8 and (depth - 2) % 6 == 0:
+            return text
+    raise argparse.ArgumentTypeError(
+        f"expected small_cnn, preact_resnet18 or resnet<depth> with depth "
+        f"6n+2 >= 8 (resnet20, resnet110), got {text!r}.")
+
+
+def build_base(arch, data, dropout=0.0, width=32):
+    """The base classifier `arch` (see `arch_name`) for `data`, with the
+    training images' channel statistics in its first layer."""
+    from kerasrobust.models import channel_stats
+    from kerasrobust.models import cifar_resnet
+    from kerasrobust.models import preact_resnet18
+    from kerasrobust.models import small_cnn
+
+    mean, std = channel_stats(data.x_train)
+    common = dict(input_shape=data.input_shape,
+                  num_classes=data.num_classes, mean=mean, std=std,
+                  dropout=dropout)
+    if arch == "small_cnn":
+        return small_cnn(width=width, **common)
+    if arch == "preact_resnet18":
+        return preact_resnet18(**common)
+    return cifar_resnet(int(arch[6:]), **common)

@@ -1,110 +1,99 @@
 """
-Title: ADRE Table 1 and Figures 1-2 (randomized smoothing) on real MNIST and CIFAR-10 data
+Title: ADRE Table 1 and Figures 1-2 (randomized smoothing) on real data, models trained to a validation plateau
 Author: kerasrobust contributors
 Date created: 2026/11/22
-Last modified: 2026/11/22
-Description: Basic vs ADRE_REG and SmoothAdv vs ADRE_ADV, certified with CERTIFY and T-CERTIFY on the same noise.
-Accelerator: None (CPU)
+Last modified: 2026/11/30
+Description: Basic vs ADRE_REG and SmoothAdv vs ADRE_ADV at sigma 0.25/0.5/1.0, certified at n = 100,000 with CERTIFY and T-CERTIFY on the same counts, paired differences and which paper claims reproduce.
+Accelerator: None (CPU); a GPU makes the default run practical
 
 ## What it measures
 
 The experiments of the ADRE / T-CERTIFY paper (Feng et al.,
-`adre-tcertify-randomized-smoothing.md`):
+`adre-tcertify-randomized-smoothing.md`), for every sigma of `--sigmas`
+(default 0.25, 0.5, 1.0):
 
-- Table 1: approximate certified top-1 accuracy at L2 radii 0, 0.25, ...,
-  1.5 and the average certified radius (ACR) of smoothed classifiers whose
-  base model was trained with Basic (Gaussian augmentation, k = 1; Cohen et
-  al.) at sigma in {0.25, 0.5}, or with ADRE_REG at (sigma, lambda) in
-  {0.25, 0.5} x {0.1, 0.2}, k = `--num-noise` draws and `single_draw_per=True`
-  (the paper's CIFAR-10 variant: l_per from one draw, so the only difference
-  to Basic is the ADRE regularizer);
-- Figure 1: SmoothAdv vs ADRE_ADV (lambda 0.1) at sigma 0.25, k =
+- Table 1: approximate certified top-1 accuracy at the paper's L2 radii 0,
+  0.25, ..., 3.0 and the average certified radius (ACR) of smoothed
+  classifiers whose base model was trained with Basic (Gaussian
+  augmentation, k = 1; Cohen et al.) or ADRE_REG with lambda in `--lams`
+  (default 0.1, 0.2), k = `--num-noise` (8, the paper's) and
+  `single_draw_per=True` (the paper's CIFAR-10 variant: the only
+  difference to Basic is the ADRE regularizer);
+- Figure 1: SmoothAdv vs ADRE_ADV (lambda `--adv-lam`), k =
   `--adv-num-noise`, `--adv-steps`-step L2 PGD of radius `--adv-epsilon`,
   epsilon warmed up over `--warmup-epochs`;
-- Figure 2: T-CERTIFY vs CERTIFY on the *same* noisy samples: for each
-  certified image we draw the selection counts (n0) and the estimation
-  counts (n) once (`SmoothedClassifier.sample_counts`) and give both to
-  `certify_counts_batch(..., method="cohen")` and `(..., method="tight")`.
-  T-CERTIFY uses the library default `alpha_prime="selection"` (alpha'
-  chosen from the selection counts, so Theorem 1's guarantee holds); the
-  paper maximizes over a grid of alpha' on the estimation counts.
+- Figure 2: T-CERTIFY vs CERTIFY on the *same* noisy samples: per image the
+  selection counts (n0) and the estimation counts (n) are drawn once
+  (`SmoothedClassifier.sample_counts`) and given to
+  `certify_counts_batch(..., method="cohen")` and `(..., method="tight")`:
+  the library's T-CERTIFY (alpha' chosen from the selection counts, so
+  Theorem 1's guarantee holds) and the paper's literal grid maximum on the
+  estimation counts (`alpha_prime="grid"`, no proved guarantee; kept to
+  reproduce the paper's figure).
 
-All models of one (dataset, seed) start from the same initial weights (the
-seed is set before each base model is built), see the same data order and
-augmentation, and use the same recipe: `small_cnn`, `paper_optimizer` (SGD,
-momentum 0.9, learning rate 0.1 divided by 10 at 50% and 75% of the
-epochs), coupled weight decay `PAPER_WEIGHT_DECAY` = 1e-4, the same batch
-size and epochs. alpha = 0.001 throughout.
+Paired differences (ADRE - baseline, T-CERTIFY - CERTIFY) are computed per
+seed (same initial weights, data order and certification noise) with
+95 % Student-t intervals over seeds (`_common.t_interval`); the Markdown
+states for each claim (Table 1: ADRE_REG >= Basic; Fig. 1: ADRE_ADV >=
+SmoothAdv; Fig. 2: T-CERTIFY >= CERTIFY) whether it reproduces (every
+ACR difference a significant win), partly, not at all (a significant
+loss), or is not resolved (intervals contain 0).
 
-Data (real images, from `--data-dir`, else `$KERASROBUST_DATA_DIR`, else
-`../shared/data` relative to the repository root), loaded with
-`alps_tables.load`:
+## Converged models
 
-- `mnist`: the official MNIST test set, first 8,000 images train / last
-  2,000 test. The paper has no MNIST experiment.
-- `cifar10`: the CIFAR-10 subset, 5,085 train / 1,017 test.
+Every model is trained with SGD (momentum 0.9, lr 0.1, coupled weight
+decay 1e-4, batch 128) until the plateau rule of `alps_tables.py` stops
+it (`_common.plateau_callback`: lr / 10 after `--patience` epochs without
+improvement, at most `--max-decays` times, then stop at the next plateau;
+best epoch kept). The validation error is the base model's error on 10 %
+of the training images (held out, never the test set) under one fixed
+Gaussian draw at the model's sigma per image: the quantity that the
+certified accuracy at radius 0 follows. Learning curves are in the JSON
+and `_curves.png`.
 
-Certified images: `--certify-limit` images of the test split, every
-`len(test) // limit`-th one (Cohen et al.'s `--skip`), the same for every
-model and seed.
+## Certification
+
+`--certify-limit` test images (default 100; every `len(test) // limit`-th,
+Cohen et al.'s `--skip`), n0 = 100, n = `--n` (default 100,000, the
+papers'), alpha = 0.001. With `--sequential`, the certified-accuracy
+columns come from `SmoothedClassifier.certify_sequential` (n_max = `--n`;
+radius 0 is asked as 1e-6 because it needs radii > 0) when this checkout
+has it (`hasattr` at run time; otherwise a warning and fixed n), and the
+fixed-n counts, needed for the radius itself (ACR, Figure 2), are drawn on
+the first `--fixed-n-limit` images.
 
 ## How it differs from the paper
 
-- Model: `small_cnn` (0.29M parameters) instead of ResNet-110.
-- Budget: a few epochs instead of 150, on ~10% of CIFAR-10's training set
-  and on a split of the MNIST test set; k = 4 instead of 8 for ADRE_REG,
-  k = 2 and 1-step PGD instead of k = 8 and 2 steps for SmoothAdv/ADRE_ADV.
-- Certification: n = 1,000 (default) instead of 100,000, on 50 test images
-  (default) instead of 500 (CIFAR-10, skip 20). With n = 1,000 and alpha
-  = 0.001 the largest radius CERTIFY can return is sigma * Phi^-1(0.9931)
-  = 2.46 sigma (0.62 at sigma 0.25), so the tables stop at 1.5 and the
-  high-radius columns of sigma = 0.25 are 0 by construction.
-- Fewer sigma and lambda values (no 0.12, 1.0, or lambda = 0.3).
-- Mean ± sample standard deviation (ddof = 1) over `--seeds`.
-
-Absolute numbers are far below the paper's; compare rows with each other,
-inside one dataset and one sigma.
-
-## Budget (measured on this 2-core CPU, shared with other jobs)
-
-`python benchmarks/adre_tables.py --smoke --estimate-budget --out-dir /tmp/x`
-times, after a warm-up step, training steps of Basic (k = 1), ADRE (k = 4)
-and SmoothAdv (k = 2, 1 step) and the certification of images at n0 + n, and
-prints the extrapolated wall time of the default run. Measured 2026/11/22
-(load average ~2-3):
-
-| | MNIST (8,000 train) | CIFAR-10 subset (5,085 train) |
-|---|---|---|
-| one epoch, Basic (k = 1) | 17-18 s | 13-15 s |
-| one epoch, ADRE (k = 4) | 42-70 s | 36-65 s |
-| one epoch, SmoothAdv / ADRE_ADV (k = 2, 1 step) | 39-56 s | 25-47 s |
-| certify one image, n0 = 100 + n = 1,000 | 0.6 s | 0.5 s |
-
-Two runs, 5 timed steps each, varied by up to 1.7x with the shared load.
-Estimated wall time of the defaults (3 seeds, MNIST 1 epoch, CIFAR 2
-epochs, 8 models, 50 certified images at n = 1,000, both datasets): about
-65 min (second measurement; the first, whose certification timing still
-included a retrace, said 112 min with 100 images). With 200 certified
-images (the brief's first choice) it would be about 2 h, hence
-`--certify-limit 50` (every 40th MNIST / every 20th CIFAR test image):
-certified accuracies move in steps of 0.02.
+- Model: `--arch-cifar resnet20` (0.27M parameters) by default instead of
+  ResNet-110 (1.7M, about 5.5x the compute): see BENCHMARKS.md for the
+  measured cost; `--arch-cifar resnet110` where there is a GPU.
+- Data: the CIFAR-10 subset (4,577 training images after the hold-out,
+  1,017 test) instead of 50,000 / 10,000; 100 certified images instead of
+  500.
+- Batch 128 instead of 400; SmoothAdv/ADRE_ADV k = 2 by default instead of
+  8 (`--adv-num-noise 8` for the paper's).
+- No sigma = 0.12 and no lambda = 0.3 by default (`--sigmas`, `--lams`).
 
 ## How to run
 
 From the repository root:
 
 ```
-python benchmarks/adre_tables.py                       # the recorded run
-python benchmarks/adre_tables.py --smoke --out-dir /tmp/adre_smoke  # ~2 min
+python benchmarks/adre_tables.py --estimate-budget     # time one epoch
+python benchmarks/adre_tables.py                       # the planned run
+python benchmarks/adre_tables.py --smoke --out-dir /tmp/adre_smoke
 ```
 
-Outputs in `--out-dir` (written after every finished model, each atomically,
-so a killed run keeps what it finished): `adre_tables.json` (command,
-machine, wall time, settings, per-seed raw numbers including every
-certified image's label, prediction and radius under both methods, and the
-summary), `adre_tables.md` (Table-1-style tables for CERTIFY and T-CERTIFY,
-ADRE-vs-baseline and T-CERTIFY-vs-CERTIFY differences, including where ADRE
-does not win) and `adre_tables.png` (certified accuracy vs radius).
+Outputs in `--out-dir` (written after every finished model, each
+atomically, so a killed run keeps what it finished):
+`adre_tables_converged.json` (command, commit, machine, load, wall time,
+settings, per-seed raw numbers including every certified image's label,
+top-2 counts, predictions and radii under each certifier, learning
+curves, summary and paired differences), `.md` (tables, paper's Table 1,
+differences with intervals, which claims reproduce), `.png` (certified
+accuracy vs radius per sigma: Table 1, Figure 1, Figure 2 panels) and
+`_curves.png`. The earlier short-run results (`adre_tables.json`) stay as
+recorded.
 """
 
 import argparse
@@ -121,50 +110,89 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
-import alps_tables as common  # noqa: E402  (data loading, ...)
+import alps_tables as common  # noqa: E402  (data loading, plateau records)
+from _common import arch_name  # noqa: E402
+from _common import build_base  # noqa: E402
 from _common import choices_list  # noqa: E402
+from _common import comma_list  # noqa: E402
+from _common import holdout_split  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
-from _common import write_json_markdown_plot  # noqa: E402
+from _common import plateau_callback  # noqa: E402
+from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
 from _common import seed_list  # noqa: E402
+from _common import t_interval  # noqa: E402
+from _common import verdict  # noqa: E402
+from _common import write_json_markdown_plot  # noqa: E402
 
 REPO_ROOT = common.REPO_ROOT
 DATASETS = common.DATASETS
-DEFAULT_EPOCHS = {"mnist": 1, "cifar10": 2}
+DEFAULT_ARCH = {"mnist": "small_cnn", "cifar10": "resnet20"}
+DEFAULT_MAX_EPOCHS = {"mnist": 40, "cifar10": 80}
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "results"
-STEM = "adre_tables"
+STEM = "adre_tables_converged"
 ALPHA = 0.001
-RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-CERT_METHODS = (("cohen", "CERTIFY"), ("tight", "T-CERTIFY"))
-
-#: key -> (trainer method, sigma, lambda, family). "family" pairs a model
-#: with its baseline: ADRE_REG rows compare with Basic at the same sigma,
-#: ADRE_ADV with SmoothAdv.
-MODELS = {
-    "basic_0.25": ("gaussian", 0.25, None, "reg"),
-    "basic_0.5": ("gaussian", 0.5, None, "reg"),
-    "adre_0.25_0.1": ("adre", 0.25, 0.1, "reg"),
-    "adre_0.25_0.2": ("adre", 0.25, 0.2, "reg"),
-    "adre_0.5_0.1": ("adre", 0.5, 0.1, "reg"),
-    "adre_0.5_0.2": ("adre", 0.5, 0.2, "reg"),
-    "smoothadv_0.25": ("smoothadv", 0.25, None, "adv"),
-    "adre_adv_0.25_0.1": ("adre_adv", 0.25, 0.1, "adv"),
+#: Table 1's radii (0 to 3 in steps of 0.25).
+RADII = tuple(0.25 * i for i in range(13))
+#: (key, title, certify_counts_batch kwargs). "tight" is the library's
+#: T-CERTIFY (alpha' from the selection counts, Theorem 1 holds);
+#: "tight_grid" the paper's literal maximum over the grid on the
+#: estimation counts (no proved guarantee; reproduces the paper's Fig. 2).
+CERT_METHODS = (("cohen", "CERTIFY", {"method": "cohen"}),
+                ("tight", "T-CERTIFY", {"method": "tight"}),
+                ("tight_grid", "T-CERTIFY (paper's grid)",
+                 {"method": "tight", "alpha_prime": "grid"}))
+FAMILIES = ("reg", "adv")
+NAMES = {"gaussian": "Basic", "adre": "ADRE_REG", "smoothadv": "SmoothAdv",
+         "adre_adv": "ADRE_ADV"}
+BASELINE = {"adre": "gaussian", "adre_adv": "smoothadv"}
+#: The paper's Table 1 (CIFAR-10, ResNet-110, CERTIFY, n = 100,000):
+#: certified accuracy at RADII, keyed by (method, sigma, lambda).
+PAPER_TABLE1 = {
+    ("gaussian", 0.25, None): (0.75, 0.60, 0.43, 0.27) + (0.0,) * 9,
+    ("gaussian", 0.5, None): (0.65, 0.55, 0.41, 0.32, 0.23, 0.15, 0.09,
+                              0.05) + (0.0,) * 5,
+    ("gaussian", 1.0, None): (0.47, 0.39, 0.34, 0.28, 0.22, 0.17, 0.14,
+                              0.12, 0.10, 0.08, 0.05, 0.04, 0.02),
+    ("adre", 0.25, 0.1): (0.78, 0.64, 0.50, 0.34) + (0.0,) * 9,
+    ("adre", 0.25, 0.2): (0.74, 0.60, 0.48, 0.35) + (0.0,) * 9,
+    ("adre", 0.5, 0.1): (0.67, 0.57, 0.48, 0.38, 0.30, 0.23, 0.17,
+                         0.11) + (0.0,) * 5,
+    ("adre", 0.5, 0.2): (0.65, 0.57, 0.47, 0.35, 0.27, 0.20, 0.13,
+                         0.09) + (0.0,) * 5,
+    ("adre", 1.0, 0.1): (0.49, 0.43, 0.36, 0.29, 0.22, 0.19, 0.15, 0.13,
+                         0.11, 0.08, 0.05, 0.03, 0.02),
+    ("adre", 1.0, 0.2): (0.48, 0.41, 0.35, 0.28, 0.22, 0.18, 0.16, 0.14,
+                         0.11, 0.09, 0.06, 0.05, 0.02),
 }
-BASELINE = {"gaussian": "Basic", "smoothadv": "SmoothAdv"}
 
 
-def model_label(key):
-    method, sigma, lam, _ = MODELS[key]
-    name = {"gaussian": "Basic", "adre": "ADRE_REG",
-            "smoothadv": "SmoothAdv", "adre_adv": "ADRE_ADV"}[method]
-    text = f"{name} σ = {sigma:.2f}"
-    return text + (f", λ = {lam}" if lam is not None else "")
+def model_specs(args):
+    """key -> (method, sigma, lambda) of the models to train, in table
+    order: per sigma Basic, ADRE_REG per lambda, SmoothAdv, ADRE_ADV."""
+    specs = {}
+    for sigma in args.sigmas:
+        if "reg" in args.families:
+            specs[f"basic_{sigma:g}"] = ("gaussian", sigma, None)
+            for lam in args.lams:
+                specs[f"adre_{sigma:g}_{lam:g}"] = ("adre", sigma, lam)
+        if "adv" in args.families:
+            specs[f"smoothadv_{sigma:g}"] = ("smoothadv", sigma, None)
+            specs[f"adre_adv_{sigma:g}_{args.adv_lam:g}"] = (
+                "adre_adv", sigma, args.adv_lam)
+    return specs
 
 
-def baseline_of(key):
-    method, sigma, _, _ = MODELS[key]
+def label_of(spec):
+    method, sigma, lam = spec
+    text = f"{NAMES[method]} σ = {sigma:g}"
+    return text + (f", λ = {lam:g}" if lam is not None else "")
+
+
+def baseline_key(spec):
+    method, sigma, _ = spec
     if method == "adre":
         return f"basic_{sigma:g}"
     if method == "adre_adv":
@@ -172,46 +200,88 @@ def baseline_of(key):
     return None
 
 
+def float_list(text):
+    try:
+        values = [float(v) for v in comma_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}.") from None
+    if not values or min(values) <= 0 or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(
+            f"give distinct numbers > 0 separated by commas, got {text!r}.")
+    return values
+
+
 # ------------------------------------------------------------------ flags
 def build_parser():
     p = argparse.ArgumentParser(
         description="ADRE paper Table 1 / Figures 1-2: Basic vs ADRE_REG and "
-                    "SmoothAdv vs ADRE_ADV, certified with CERTIFY and "
-                    "T-CERTIFY on real MNIST and CIFAR-10 data.",
+                    "SmoothAdv vs ADRE_ADV trained to a validation plateau, "
+                    "certified with CERTIFY and T-CERTIFY on the same "
+                    "counts, on real CIFAR-10 (and MNIST) data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--datasets", type=choices_list(
         DATASETS, canonical_order=True),
-                   default=list(DATASETS), help="comma-separated datasets")
-    p.add_argument("--models", type=choices_list(
-        tuple(MODELS), canonical_order=True),
-                   default=list(MODELS),
-                   help="comma-separated models: " + ", ".join(MODELS))
+                   default=["cifar10"], help="comma-separated datasets")
+    p.add_argument("--sigmas", type=float_list, default=[0.25, 0.5, 1.0],
+                   help="noise levels")
+    p.add_argument("--lams", type=float_list, default=[0.1, 0.2],
+                   help="ADRE_REG lambdas")
+    p.add_argument("--adv-lam", type=float, default=0.1,
+                   help="ADRE_ADV lambda")
+    p.add_argument("--families", type=choices_list(
+        FAMILIES, canonical_order=True), default=list(FAMILIES),
+                   help="reg: Basic + ADRE_REG (Table 1); adv: SmoothAdv + "
+                        "ADRE_ADV (Figure 1)")
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
                    help="comma-separated seeds (weights, data order, noise)")
-    p.add_argument("--epochs-mnist", type=positive_int,
-                   default=DEFAULT_EPOCHS["mnist"],
-                   help="training epochs on MNIST (8,000 images)")
-    p.add_argument("--epochs-cifar", type=positive_int,
-                   default=DEFAULT_EPOCHS["cifar10"],
-                   help="training epochs on the CIFAR-10 subset")
+    p.add_argument("--arch-mnist", type=arch_name,
+                   default=DEFAULT_ARCH["mnist"], help="base model on MNIST")
+    p.add_argument("--arch-cifar", type=arch_name,
+                   default=DEFAULT_ARCH["cifar10"],
+                   help="base model on the CIFAR-10 subset (the paper: "
+                        "resnet110)")
+    p.add_argument("--max-epochs-mnist", type=positive_int,
+                   default=DEFAULT_MAX_EPOCHS["mnist"],
+                   help="cap on training epochs on MNIST")
+    p.add_argument("--max-epochs-cifar", type=positive_int,
+                   default=DEFAULT_MAX_EPOCHS["cifar10"],
+                   help="cap on training epochs on the CIFAR-10 subset")
+    p.add_argument("--patience", type=positive_int, default=5,
+                   help="plateau rule (see alps_tables.py): epochs without "
+                        "improvement of the noisy validation error before "
+                        "the lr decays / training stops")
+    p.add_argument("--max-decays", type=int, default=2,
+                   help="plateau rule: learning-rate decays before stopping")
     p.add_argument("--batch-size", type=positive_int, default=128,
-                   help="training batch size")
-    p.add_argument("--num-noise", type=positive_int, default=4,
-                   help="k, Gaussian draws per example for ADRE_REG")
+                   help="training batch size (the paper: 400)")
+    p.add_argument("--num-noise", type=positive_int, default=8,
+                   help="k, Gaussian draws per example for ADRE_REG (the "
+                        "paper: 8)")
     p.add_argument("--adv-num-noise", type=positive_int, default=2,
-                   help="k for SmoothAdv and ADRE_ADV")
-    p.add_argument("--adv-steps", type=positive_int, default=1,
-                   help="PGD steps of SmoothAdv / ADRE_ADV")
+                   help="k for SmoothAdv and ADRE_ADV (the paper: 8)")
+    p.add_argument("--adv-steps", type=positive_int, default=2,
+                   help="PGD steps of SmoothAdv / ADRE_ADV (the paper: 2)")
     p.add_argument("--adv-epsilon", type=float, default=0.25,
                    help="L2 attack radius of SmoothAdv / ADRE_ADV")
-    p.add_argument("--warmup-epochs", type=int, default=1,
-                   help="epsilon warm-up epochs (<= the training epochs)")
+    p.add_argument("--warmup-epochs", type=int, default=2,
+                   help="epsilon warm-up epochs (<= the epoch caps)")
     p.add_argument("--n0", type=positive_int, default=100,
                    help="selection samples per certified image")
-    p.add_argument("--n", type=positive_int, default=1000,
-                   help="estimation samples per certified image")
-    p.add_argument("--certify-limit", type=positive_int, default=50,
+    p.add_argument("--n", type=positive_int, default=100_000,
+                   help="estimation samples per certified image (fixed-n "
+                        "CERTIFY / T-CERTIFY; n_max of --sequential)")
+    p.add_argument("--certify-limit", type=positive_int, default=100,
                    help="certified test images (every len(test)//limit-th)")
+    p.add_argument("--sequential", action="store_true",
+                   help="certified-accuracy columns from "
+                        "SmoothedClassifier.certify_sequential (n_max = "
+                        "--n) where this checkout has it; ACR and the "
+                        "T-CERTIFY comparison stay at fixed n on the first "
+                        "--fixed-n-limit certified images")
+    p.add_argument("--fixed-n-limit", type=positive_int, default=None,
+                   help="with --sequential: images certified at fixed n "
+                        "(default: all certified images)")
     p.add_argument("--certify-batch-size", type=positive_int,
                    default=1000, help="noisy images per forward pass")
     p.add_argument("--limit-train", type=positive_int, default=None,
@@ -225,48 +295,56 @@ def build_parser():
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                    help=f"where {STEM}.json/.md/.png are written")
     p.add_argument("--smoke", action="store_true",
-                   help="tiny check that the script works: 1 seed, 1 epoch, "
-                        "64 training images, 10 certified images, n = 100 "
-                        "(overrides those flags)")
+                   help="check the script end to end (~2 minutes on a "
+                        "quiet 2-core machine): seeds 0,1, sigma 0.5, "
+                        "lambda 0.1 (4 models per seed), small_cnn width 8, "
+                        "128 training images, 1 epoch, k = 2, 1 PGD step, "
+                        "4 certified images at n = 1,000 (overrides those "
+                        "flags)")
     p.add_argument("--estimate-budget", action="store_true",
-                   help="first time full-size training steps and "
-                        "certification per dataset and print the estimated "
-                        "wall time of the given settings without --smoke")
+                   help="only time one epoch of each kind of model and the "
+                        "certification of one image at full size, and "
+                        "print the estimated wall time of these settings "
+                        "(assuming --assumed-epochs per model)")
+    p.add_argument("--assumed-epochs", type=positive_int, default=30,
+                   help="epochs per model assumed by --estimate-budget")
     return p
 
 
 def apply_smoke(args):
-    args.full = argparse.Namespace(**vars(args))  # for --estimate-budget
     if args.smoke:
-        args.seeds = args.seeds[:1]
-        args.epochs_mnist = args.epochs_cifar = 1
-        args.warmup_epochs = min(args.warmup_epochs, 1)
-        args.limit_train = 64
-        args.certify_limit = 10
-        args.n = 100
+        args.seeds = args.seeds[:2] if len(args.seeds) > 1 else [0, 1]
+        args.sigmas, args.lams = [0.5], [0.1]
+        args.arch_mnist = args.arch_cifar = "small_cnn"
+        args.width = 8
+        args.max_epochs_mnist = args.max_epochs_cifar = 1
+        args.patience, args.max_decays = 1, 0
+        args.warmup_epochs = 1
+        args.num_noise = args.adv_num_noise = 2
+        args.adv_steps = 1
+        args.limit_train = 128
+        args.certify_limit = 4
+        args.n = 1000
     if args.warmup_epochs < 0 or args.warmup_epochs > min(
-            args.epochs_mnist if "mnist" in args.datasets else 10**9,
-            args.epochs_cifar if "cifar10" in args.datasets else 10**9):
-        sys.exit("error: --warmup-epochs must be between 0 and the number "
-                 "of training epochs.")
+            args.max_epochs_mnist if "mnist" in args.datasets else 10**9,
+            args.max_epochs_cifar if "cifar10" in args.datasets else 10**9):
+        sys.exit("error: --warmup-epochs must be between 0 and the epoch "
+                 "caps.")
+    if args.max_decays < 0:
+        sys.exit(f"error: --max-decays must be >= 0, got {args.max_decays}.")
     return args
 
 
 # ------------------------------------------------------------------ steps
-def build(key, data, seed, args, steps_per_epoch, epochs):
+def build(spec, arch, data, seed, args):
     import keras
 
-    from kerasrobust.models import channel_stats
-    from kerasrobust.models import small_cnn
     from kerasrobust.training import PAPER_WEIGHT_DECAY
     from kerasrobust.training import make_trainer
-    from kerasrobust.training import paper_optimizer
 
-    method, sigma, lam, family = MODELS[key]
-    mean, std = channel_stats(data.x_train)
+    method, sigma, lam = spec
     keras.utils.set_random_seed(seed)  # same initial weights per seed
-    base = small_cnn(data.input_shape, data.num_classes, mean=mean, std=std,
-                     width=args.width)
+    base = build_base(arch, data, width=args.width)
     kwargs = dict(sigma=sigma, weight_decay=PAPER_WEIGHT_DECAY, seed=seed)
     if method == "gaussian":
         kwargs["num_noise"] = 1
@@ -280,18 +358,37 @@ def build(key, data, seed, args, steps_per_epoch, epochs):
         if method == "adre_adv":
             kwargs["lam"] = lam
     model = make_trainer(method, base, **kwargs)
-    model.compile(optimizer=paper_optimizer(steps_per_epoch, epochs),
+    # SGD momentum 0.9, lr 0.1, step decay by 10 at measured plateaus.
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1,
+                                                 momentum=0.9),
                   metrics=["accuracy"], jit_compile=False)
     return base, model
 
 
-def train(key, data, seed, epochs, args):
-    steps = math.ceil(len(data.x_train) / args.batch_size)
-    base, model = build(key, data, seed, args, steps, epochs)
+def noisy_validation(val, sigma, seed=2024):
+    """`error(model)`: top-1 error (%) of the base model on the held-out
+    images under ONE fixed Gaussian draw of std `sigma` per image (the
+    base classifier's accuracy under the smoothing noise, which certified
+    accuracy at radius 0 follows)."""
+    import numpy as np
+
+    from kerasrobust.evaluate import error_percent
+
+    x_val, y_val = val
+    noise = np.random.default_rng(seed).normal(
+        0.0, sigma, size=x_val.shape).astype(np.float32)
+    x_noisy = x_val + noise
+    return lambda model: error_percent(model, x_noisy, y_val)
+
+
+def train(spec, arch, data, val, seed, max_epochs, args):
+    base, model = build(spec, arch, data, seed, args)
+    plateau = plateau_callback(noisy_validation(val, spec[1]),
+                               args.patience, args.max_decays)
     start = time.time()
-    history = model.fit(data.train_dataset(args.batch_size, seed=seed),
-                        epochs=epochs, verbose=0)
-    return base, time.time() - start, float(history.history["loss"][-1])
+    model.fit(data.train_dataset(args.batch_size, seed=seed),
+              epochs=max_epochs, verbose=0, callbacks=[plateau])
+    return base, time.time() - start, plateau
 
 
 def certify_subset(data, args):
@@ -303,115 +400,262 @@ def certify_subset(data, args):
     return index, skip
 
 
-def certify_both(base, data, index, sigma, seed, args):
-    """CERTIFY and T-CERTIFY on the same selection and estimation counts."""
+def sequential_available():
+    from kerasrobust.smoothing import SmoothedClassifier
+
+    return hasattr(SmoothedClassifier, "certify_sequential")
+
+
+def certify_model(base, data, index, sigma, seed, args):
+    """Fixed-n CERTIFY and T-CERTIFY on the SAME selection and estimation
+    counts (the paper's Figure 2 protocol), and with `--sequential` the
+    certified-accuracy columns from sequential certification."""
+    import numpy as np
+
     from kerasrobust.smoothing import SmoothedClassifier
     from kerasrobust.smoothing import average_certified_radius
     from kerasrobust.smoothing import certified_accuracy
     from kerasrobust.smoothing import certify_counts_batch
 
-    x, y = data.x_test[index], data.y_test[index]
     smoothed = SmoothedClassifier(base, data.num_classes, sigma, seed=seed)
+    use_sequential = args.sequential and sequential_available()
+    fixed = index
+    if use_sequential and args.fixed_n_limit:
+        fixed = index[:args.fixed_n_limit]
+    x, y = data.x_test[fixed], data.y_test[fixed]
     start = time.time()
     counts0 = smoothed.sample_counts(x, args.n0, args.certify_batch_size)
     counts = smoothed.sample_counts(x, args.n, args.certify_batch_size)
     sample_s = time.time() - start
-    out = {"certify_sample_seconds": round(sample_s, 2)}
-    for method, _ in CERT_METHODS:
+    out = {"fixed_n_images": len(fixed),
+           "fixed_n_seconds": round(sample_s, 2),
+           "fixed_n_samples_per_second": round(
+               len(fixed) * (args.n0 + args.n) / max(sample_s, 1e-9)),
+           "label": [int(v) for v in y],
+           "counts_top2": np.sort(counts, axis=1)[:, -2:][:, ::-1].tolist()}
+    for key, _, kwargs in CERT_METHODS:
         labels, radii = certify_counts_batch(counts0, counts, sigma, ALPHA,
-                                             method=method)
+                                             **kwargs)
         columns = {"predict": labels, "label": y, "radius": radii,
                    "correct": labels == y}
-        out[method] = {
+        out[key] = {
             "certified_accuracy": [float(v) for v in
                                    certified_accuracy(columns, RADII)],
             "acr": average_certified_radius(columns),
             "predict": [int(v) for v in labels],
             "radius": [float(v) for v in radii],
         }
-    out["label"] = [int(v) for v in y]
+    out["table_source"] = "fixed_n"
+    if use_sequential:
+        xs, ys = data.x_test[index], data.y_test[index]
+        # certify_sequential needs radii > 0; radius 0 (accuracy of the
+        # certifier: p_A lower bound > 1/2) is asked as 1e-6.
+        radii = [max(r, 1e-6) for r in RADII]
+        t0 = time.time()
+        res = smoothed.certify_sequential(
+            xs, radii, n_max=args.n, alpha=ALPHA, n0=args.n0,
+            batch_size=args.certify_batch_size, verbose=0)
+        correct = np.asarray(res.label) == np.asarray(ys)[:, None]
+        out["sequential"] = {
+            "certified_accuracy": [float(v) for v in correct.mean(axis=0)],
+            "seconds": round(time.time() - t0, 2),
+            "mean_samples": float(np.mean(res.num_samples)),
+        }
+        out["table_source"] = "sequential"
+    elif args.sequential:
+        out["table_source"] = ("fixed_n (SmoothedClassifier."
+                               "certify_sequential not in this checkout)")
     return out
 
 
+def table_accuracy(cell):
+    """The certified-accuracy columns of a cell: sequential where run,
+    else fixed-n CERTIFY."""
+    if "sequential" in cell:
+        return cell["sequential"]["certified_accuracy"]
+    return cell["cohen"]["certified_accuracy"]
+
+
 # ------------------------------------------------------------ budget
-def estimate_budget(args, root):
-    """Time full-size training steps and certification; extrapolate."""
-    full = args.full
-    timed_steps = 5
+def estimate_budget(args, root, specs):
+    """Times one full-size epoch of Basic, ADRE_REG and SmoothAdv and the
+    fixed-n certification of 2 images; prints the extrapolated wall time."""
+    import keras
+
+    from kerasrobust.smoothing import SmoothedClassifier
+
     per = {}
-    for dataset in full.datasets:
-        data = common.load(dataset, root, None, None)
-        steps_epoch = math.ceil(len(data.x_train) / full.batch_size)
-        per[dataset] = {}
-        for key, label in (("basic_0.25", "basic"), ("adre_0.25_0.1", "adre"),
-                           ("adre_adv_0.25_0.1", "adv")):
-            import keras
+    for dataset in args.datasets:
+        data = common.load(dataset, root, args.limit_train, None)
+        train_data, _ = holdout_split(data)
+        arch = args.arch_mnist if dataset == "mnist" else args.arch_cifar
+        per[dataset] = {"arch": arch}
+        sigma = args.sigmas[0]
+        for kind, spec in (("gaussian", ("gaussian", sigma, None)),
+                           ("adre", ("adre", sigma, 0.1)),
+                           ("adv", ("adre_adv", sigma, 0.1))):
             keras.backend.clear_session()
-            base, model = build(key, data, 0, full, steps_epoch, 1)
-            ds = data.train_dataset(full.batch_size, seed=0)
-            batches = list(ds.take(timed_steps + 1))
+            base, model = build(spec, arch, train_data, 0, args)
+            batches = list(train_data.train_dataset(args.batch_size,
+                                                    seed=0).take(3))
             model.train_on_batch(*batches[0])  # trace
             t0 = time.time()
             for xb, yb in batches[1:]:
                 model.train_on_batch(xb, yb)
-            step_s = (time.time() - t0) / timed_steps
-            per[dataset][f"epoch_{label}_s"] = step_s * steps_epoch
-        from kerasrobust.smoothing import SmoothedClassifier
-        smoothed = SmoothedClassifier(base, data.num_classes, 0.25, seed=0)
-        x = data.x_test[:3]
-        smoothed.sample_counts(x, full.n0, full.certify_batch_size)  # trace
-        smoothed.sample_counts(x, full.n, full.certify_batch_size)
+            step_s = (time.time() - t0) / (len(batches) - 1)
+            steps = math.ceil(len(train_data.x_train) / args.batch_size)
+            per[dataset][f"epoch_{kind}_s"] = step_s * steps
+        smoothed = SmoothedClassifier(base, data.num_classes, sigma, seed=0)
+        x = data.x_test[:2]
+        smoothed.sample_counts(x, args.certify_batch_size,
+                               args.certify_batch_size)  # trace
         t0 = time.time()
-        smoothed.sample_counts(x, full.n0, full.certify_batch_size)
-        smoothed.sample_counts(x, full.n, full.certify_batch_size)
-        per[dataset]["certify_image_s"] = (time.time() - t0) / len(x)
-        per[dataset]["n_train"] = len(data.x_train)
-    total = 0.0
-    for dataset, t in per.items():
-        epochs = full.epochs_mnist if dataset == "mnist" else full.epochs_cifar
-        train_s = 0.0
-        for key in full.models:
-            method = MODELS[key][0]
-            kind = {"gaussian": "basic", "adre": "adre"}.get(method, "adv")
-            train_s += t[f"epoch_{kind}_s"] * epochs
-        cert_s = t["certify_image_s"] * full.certify_limit * len(full.models)
-        t["per_seed_train_s"] = train_s
-        t["per_seed_certify_s"] = cert_s
-        t["estimate_s"] = (train_s + cert_s) * len(full.seeds)
-        total += t["estimate_s"]
-        print(f"budget {dataset}: epoch Basic {t['epoch_basic_s']:.1f} s, "
-              f"ADRE(k={full.num_noise}) {t['epoch_adre_s']:.1f} s, "
-              f"ADV(k={full.adv_num_noise}, {full.adv_steps} step) "
-              f"{t['epoch_adv_s']:.1f} s; certify one image at n0 "
-              f"{full.n0} + n {full.n}: {t['certify_image_s']:.2f} s; "
-              f"per seed train {train_s:.0f} s + certify {cert_s:.0f} s; "
-              f"{len(full.seeds)} seeds: {t['estimate_s'] / 60:.1f} min",
-              flush=True)
-    print(f"budget: estimated wall time of these settings without --smoke: "
-          f"{total / 60:.1f} min", flush=True)
-    return {"per_dataset": per, "estimate_s": total}
+        smoothed.sample_counts(x, args.n0, args.certify_batch_size)
+        smoothed.sample_counts(x, min(args.n, 20_000),
+                               args.certify_batch_size)
+        per_sample = (time.time() - t0) / (len(x) * (args.n0 + min(
+            args.n, 20_000)))
+        per[dataset]["certify_image_s"] = per_sample * (args.n0 + args.n)
+        t = per[dataset]
+        train_s = sum(
+            t["epoch_" + {"gaussian": "gaussian", "adre": "adre"}.get(
+                m, "adv") + "_s"] * args.assumed_epochs
+            for m, _, _ in specs.values())
+        cert_s = t["certify_image_s"] * args.certify_limit * len(specs)
+        t.update(per_seed_train_s=train_s, per_seed_certify_s=cert_s,
+                 estimate_s=(train_s + cert_s) * len(args.seeds))
+        print(f"budget {dataset} ({arch}): one epoch Basic "
+              f"{t['epoch_gaussian_s']:.1f} s, ADRE_REG (k={args.num_noise})"
+              f" {t['epoch_adre_s']:.1f} s, SmoothAdv/ADRE_ADV "
+              f"(k={args.adv_num_noise}, {args.adv_steps} steps) "
+              f"{t['epoch_adv_s']:.1f} s; certify one image at n0 {args.n0}"
+              f" + n {args.n}: {t['certify_image_s']:.1f} s; per seed "
+              f"({len(specs)} models x {args.assumed_epochs} epochs): train "
+              f"{train_s / 60:.1f} min + certify {cert_s / 60:.1f} min; "
+              f"{len(args.seeds)} seeds: {t['estimate_s'] / 60:.1f} min "
+              f"(load average {load_average()})", flush=True)
+    return per
 
 
 # ----------------------------------------------------------------- report
-def summarize(cells, datasets, models):
+def summarize(cells, datasets, specs):
     summary = {}
     for dataset in datasets:
-        for key in models:
+        for key in specs:
             rows = [c for c in cells
                     if c["dataset"] == dataset and c["model"] == key]
             if not rows:
                 continue
-            entry = {"seeds": [c["seed"] for c in rows]}
-            for method, _ in CERT_METHODS:
+            entry = {"seeds": [c["seed"] for c in rows],
+                     "epochs_run": mean_std([c["epochs_run"] for c in rows]),
+                     "table": [mean_std([table_accuracy(c)[i] for c in rows])
+                               for i in range(len(RADII))]}
+            for method, _, _ in CERT_METHODS:
                 entry[method] = {
                     "certified_accuracy": [
                         mean_std([c[method]["certified_accuracy"][i]
-                                   for c in rows])
+                                  for c in rows])
                         for i in range(len(RADII))],
                     "acr": mean_std([c[method]["acr"] for c in rows]),
                 }
             summary.setdefault(dataset, {})[key] = entry
     return summary
+
+
+def paired(cells, datasets, specs):
+    """Per dataset: ADRE - baseline (table columns and CERTIFY ACR) and
+    T-CERTIFY - CERTIFY (same counts), paired by seed, 95% t-intervals."""
+    out = {}
+    for dataset in datasets:
+        by = {(c["model"], c["seed"]): c for c in cells
+              if c["dataset"] == dataset}
+        adre, tight = {}, {}
+        for key, spec in specs.items():
+            seeds = sorted(s for (m, s) in by if m == key)
+            if not seeds:
+                continue
+            for cert in ("tight", "tight_grid"):
+                t = {"acr": t_interval([by[(key, s)][cert]["acr"]
+                                        - by[(key, s)]["cohen"]["acr"]
+                                        for s in seeds])}
+                t["accuracy"] = [t_interval(
+                    [by[(key, s)][cert]["certified_accuracy"][i]
+                     - by[(key, s)]["cohen"]["certified_accuracy"][i]
+                     for s in seeds]) for i in range(len(RADII))]
+                radius_t = [r for s in seeds for r in by[(key, s)][cert][
+                    "radius"]]
+                radius_c = [r for s in seeds for r in by[(key, s)]["cohen"][
+                    "radius"]]
+                t["images_larger"] = sum(a > b for a, b in zip(radius_t,
+                                                               radius_c))
+                t["images_smaller"] = sum(a < b for a, b in zip(radius_t,
+                                                                radius_c))
+                t["images"] = len(radius_t)
+                t["acr"]["verdict"] = verdict(t["acr"], False)
+                tight.setdefault(key, {})[cert] = t
+            base = baseline_key(spec)
+            bseeds = [s for s in seeds if (base, s) in by]
+            if base is None or not bseeds:
+                continue
+            d = {"baseline": base, "seeds": bseeds,
+                 "acr": t_interval([by[(key, s)]["cohen"]["acr"]
+                                    - by[(base, s)]["cohen"]["acr"]
+                                    for s in bseeds]),
+                 "accuracy": [t_interval(
+                     [table_accuracy(by[(key, s)])[i]
+                      - table_accuracy(by[(base, s)])[i] for s in bseeds])
+                     for i in range(len(RADII))]}
+            d["acr"]["verdict"] = verdict(d["acr"], False)
+            for a in d["accuracy"]:
+                a["verdict"] = verdict(a, False)
+            adre[key] = d
+        out[dataset] = {"adre_minus_baseline": adre,
+                        "tcertify_minus_certify": tight}
+    return out
+
+
+def claims(results):
+    """One line per paper claim and dataset: reproduced / not / unresolved."""
+    lines = []
+    for dataset, d in results.get("paired", {}).items():
+        for family, claim in (("adre", "Table 1: ADRE_REG ≥ Basic"),
+                              ("adre_adv", "Fig. 1: ADRE_ADV ≥ SmoothAdv")):
+            rows = {k: v for k, v in d["adre_minus_baseline"].items()
+                    if results["specs"][k][0] == family}
+            if not rows:
+                continue
+            verdicts = [v["acr"]["verdict"] for v in rows.values()]
+            text = ", ".join(
+                f"{label_of(results['specs'][k])}: ACR "
+                f"{v['acr']['mean']:+.3f} {v['acr']['verdict']}"
+                for k, v in rows.items())
+            status = ("reproduces" if all(v == "win" for v in verdicts) else
+                      "does not reproduce" if any(v == "loss"
+                                                  for v in verdicts) else
+                      "partly reproduces" if "win" in verdicts else
+                      "not resolved (differences within the intervals)")
+            lines.append(f"- {dataset}, {claim} (CERTIFY ACR, paired by "
+                         f"seed): {status}. {text}.")
+        rows = d["tcertify_minus_certify"]
+        if rows:
+            parts, verdicts = [], []
+            for k, v in rows.items():
+                t = v["tight"]
+                verdicts.append(t["acr"]["verdict"])
+                parts.append(
+                    f"{label_of(results['specs'][k])}: ACR "
+                    f"{t['acr']['mean']:+.4f} ({t['acr']['verdict']}; "
+                    f"larger radius on {t['images_larger']}, smaller on "
+                    f"{t['images_smaller']} of {t['images']} images)")
+            status = ("reproduces" if all(v == "win" for v in verdicts) else
+                      "does not reproduce" if any(v == "loss"
+                                                  for v in verdicts) else
+                      "partly reproduces" if "win" in verdicts else
+                      "not resolved")
+            lines.append(f"- {dataset}, Fig. 2: T-CERTIFY ≥ CERTIFY (same "
+                         f"counts, library T-CERTIFY): {status}. "
+                         + "; ".join(parts) + ".")
+    return lines
 
 
 def _fmt(stat, digits=2):
@@ -420,99 +664,106 @@ def _fmt(stat, digits=2):
     return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
-def _table(rows, method):
-    header = (["Method"] + [f"{r:.2f}" for r in RADII] + ["ACR"])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for key, entry in rows.items():
-        cells = [model_label(key)]
-        cells += [_fmt(s) for s in entry[method]["certified_accuracy"]]
-        cells.append(_fmt(entry[method]["acr"], 3))
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _differences(rows, method):
-    """ADRE minus its baseline, per radius and ACR (means over seeds)."""
-    lines, losses = [], []
-    header = ["ADRE model − baseline"] + [f"{r:.2f}" for r in RADII] + [
-        "ACR"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for key, entry in rows.items():
-        base = baseline_of(key)
-        if base is None or base not in rows:
-            continue
-        ours = entry[method]["certified_accuracy"]
-        theirs = rows[base][method]["certified_accuracy"]
-        diffs = [a["mean"] - b["mean"] for a, b in zip(ours, theirs)]
-        acr = entry[method]["acr"]["mean"] - rows[base][method]["acr"]["mean"]
-        lines.append("| " + " | ".join(
-            [f"{model_label(key)} − {BASELINE[MODELS[base][0]]}"]
-            + [f"{d:+.3f}" for d in diffs] + [f"{acr:+.3f}"]) + " |")
-        lost = [f"{r:.2f}" for r, d, a, b in zip(RADII, diffs, ours, theirs)
-                if d < 0 or (d == 0 and a["mean"] > 0)]
-        if acr <= 0 or lost:
-            losses.append(
-                f"- {model_label(key)} does not beat "
-                f"{BASELINE[MODELS[base][0]]} "
-                + (f"at radii {', '.join(lost)}" if lost else "")
-                + (" and " if lost and acr <= 0 else "")
-                + (f"in ACR ({acr:+.3f})" if acr <= 0 else "") + ".")
-    return lines, losses
+def _ci(d, digits=3):
+    if d["low"] is None:
+        return f"{d['mean']:+.{digits}f}"
+    return (f"{d['mean']:+.{digits}f} [{d['low']:+.{digits}f}, "
+            f"{d['high']:+.{digits}f}]")
 
 
 def markdown(results):
     s = results["settings"]
+    specs = results["specs"]
+    radii_head = [f"{r:.2f}" for r in RADII]
     lines = [
-        "# ADRE Table 1 and Figures 1-2 on real MNIST and CIFAR-10 data",
+        "# ADRE Table 1 and Figures 1-2 on real data, models trained to a "
+        "validation plateau",
         "",
         f"- Command: `{results['command']}`",
-        f"- Machine: {results['machine']['summary']}",
+        f"- Commit: {results.get('commit', '?')}",
+        f"- Machine: {results['machine']['summary']}; load average at "
+        f"start {results['machine'].get('load_average_start')}",
         f"- Started {results['started_utc']}; "
         + (f"wall time {results['wall_seconds']:.0f} s "
            f"({results['wall_seconds'] / 60:.1f} min)"
            if results.get("finished") else
            f"in progress: {results['wall_seconds']:.0f} s so far"),
-        f"- Model: small_cnn (width {s['width']}), same initial weights, "
-        f"data order and recipe per seed; epochs: "
-        + ", ".join(f"{d} {e}" for d, e in s["epochs"].items())
+        "- Models: " + ", ".join(f"{d} {a}" for d, a in s["arch"].items())
         + f"; batch {s['batch_size']}; seeds "
         f"{', '.join(map(str, s['seeds']))}"
         + (f"; first {s['limit_train']} training images only"
            if s["limit_train"] else "") + ".",
-        f"- Basic: k = 1. ADRE_REG: k = {s['num_noise']}, "
-        "single_draw_per (l_per from one draw). SmoothAdv / ADRE_ADV: "
-        f"k = {s['adv_num_noise']}, {s['adv_steps']}-step L2 PGD, "
-        f"epsilon {s['adv_epsilon']}, warm-up {s['warmup_epochs']} epoch(s).",
+        f"- Training: {s['plateau_rule']}",
+        f"- Basic: k = 1. ADRE_REG: k = {s['num_noise']}, single_draw_per "
+        "(the paper's CIFAR-10 variant). SmoothAdv / ADRE_ADV: k = "
+        f"{s['adv_num_noise']}, {s['adv_steps']}-step L2 PGD, epsilon "
+        f"{s['adv_epsilon']}, warm-up {s['warmup_epochs']} epoch(s).",
         f"- Certification: n0 = {s['n0']}, n = {s['n']}, alpha = "
-        f"{s['alpha']}, CERTIFY and T-CERTIFY (alpha' from the selection "
-        "counts) on the same noisy samples; approximate certified accuracy "
-        "(abstentions are wrong) and ACR; mean ± sample std over seeds.",
+        f"{s['alpha']}; table columns from {s['table_source']}; ACR and "
+        "the T-CERTIFY comparison from fixed n, CERTIFY and T-CERTIFY on "
+        "the same counts. Approximate certified accuracy (abstentions are "
+        "wrong); mean ± sample std over seeds; intervals are 95 % "
+        "t-intervals of differences paired by seed.",
         "",
     ]
+    claim_lines = claims(results)
+    if claim_lines:
+        lines += ["## Which paper claims reproduce here", ""] + claim_lines
+        lines += [""]
     for dataset, rows in results["summary"].items():
         info = results["datasets"][dataset]
         lines += [f"## {dataset}: {info['split_note']}", "",
                   f"Certified: {info['n_certified']} test images (every "
-                  f"{info['skip']}-th).", ""]
-        for method, title in CERT_METHODS:
-            lines += [f"### {title}", ""] + _table(rows, method) + [""]
-        lines += ["### ADRE minus its baseline (CERTIFY, means)", ""]
-        diff_lines, losses = _differences(rows, "cohen")
-        lines += diff_lines + [""]
-        lines += ["Where ADRE does not win (CERTIFY; ties at a nonzero "
-                  "accuracy count as not winning):", ""]
-        lines += losses or ["- ADRE wins at every radius and in ACR here."]
-        lines += ["", "### T-CERTIFY minus CERTIFY (same counts, means)", ""]
-        header = ["Model"] + [f"{r:.2f}" for r in RADII] + ["ACR"]
-        lines += ["| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
-        for key, entry in rows.items():
-            t, c = entry["tight"], entry["cohen"]
+                  f"{info['skip']}-th).", "",
+                  "### Certified accuracy (table columns) and CERTIFY ACR",
+                  "", "| Model | epochs | " + " | ".join(radii_head)
+                  + " | ACR |", "|" + "---|" * (len(RADII) + 3)]
+        for key, e in rows.items():
             lines.append("| " + " | ".join(
-                [model_label(key)]
-                + [f"{a['mean'] - b['mean']:+.3f}" for a, b in zip(
-                    t["certified_accuracy"], c["certified_accuracy"])]
-                + [f"{t['acr']['mean'] - c['acr']['mean']:+.3f}"]) + " |")
+                [label_of(specs[key]), f"{e['epochs_run']['mean']:.0f}"]
+                + [_fmt(v) for v in e["table"]]
+                + [_fmt(e["cohen"]["acr"], 3)]) + " |")
+        paper_rows = [(k, PAPER_TABLE1.get(tuple(specs[k])))
+                      for k in rows if tuple(specs[k]) in PAPER_TABLE1]
+        if dataset == "cifar10" and paper_rows:
+            lines += ["", "The paper's Table 1 (full CIFAR-10, ResNet-110, "
+                      "150 epochs, 500 images):", "",
+                      "| Model | " + " | ".join(radii_head) + " |",
+                      "|" + "---|" * (len(RADII) + 1)]
+            for k, vals in paper_rows:
+                lines.append("| " + " | ".join(
+                    [label_of(specs[k])] + [f"{v:.2f}" for v in vals])
+                    + " |")
+        d = results["paired"].get(dataset, {})
+        if d.get("adre_minus_baseline"):
+            lines += ["", "### ADRE − its baseline (paired by seed, 95 % "
+                      "t-interval)", "",
+                      "| Model − baseline | ACR | " + " | ".join(radii_head)
+                      + " |", "|" + "---|" * (len(RADII) + 2)]
+            for key, v in d["adre_minus_baseline"].items():
+                lines.append("| " + " | ".join(
+                    [f"{label_of(specs[key])} − "
+                     f"{NAMES[specs[v['baseline']][0]]}",
+                     f"{_ci(v['acr'])} {v['acr']['verdict']}"]
+                    + [f"{_ci(a, 2)} {a['verdict']}"
+                       for a in v["accuracy"]]) + " |")
+        if d.get("tcertify_minus_certify"):
+            lines += ["", "### T-CERTIFY − CERTIFY on the same counts "
+                      "(Figure 2)", "",
+                      "| Model | T-CERTIFY | ACR | images with larger / "
+                      "smaller radius | certified accuracy at "
+                      + ", ".join(radii_head) + " |", "|---|---|---|---|---|"]
+            for key, v in d["tcertify_minus_certify"].items():
+                for cert, title in (("tight", "library (α' from "
+                                              "selection)"),
+                                    ("tight_grid", "paper's grid")):
+                    t = v[cert]
+                    lines.append("| " + " | ".join(
+                        [label_of(specs[key]), title, _ci(t["acr"], 4),
+                         f"{t['images_larger']} / {t['images_smaller']} of "
+                         f"{t['images']}",
+                         ", ".join(f"{a['mean']:+.2f}"
+                                   for a in t["accuracy"])]) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -523,56 +774,65 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    summary = results["summary"]
+    from kerasrobust._io import atomic_path
+
+    summary, specs = results["summary"], results["specs"]
     if not summary:
         return
-    panels = (("σ = 0.25: Basic vs ADRE_REG", ("gaussian", "adre"), 0.25),
-              ("σ = 0.5: Basic vs ADRE_REG", ("gaussian", "adre"), 0.5),
-              ("σ = 0.25: SmoothAdv vs ADRE_ADV", ("smoothadv", "adre_adv"),
-               0.25),
-              ("T-CERTIFY (solid) vs CERTIFY (dashed)", None, None))
-    fig, axes = plt.subplots(len(summary), len(panels), squeeze=False,
-                             figsize=(4.2 * len(panels), 3.4 * len(summary)))
-    for row, (dataset, rows) in zip(axes, summary.items()):
-        for ax, (title, methods, sigma) in zip(row, panels):
+    sigmas = sorted({specs[k][1] for rows in summary.values()
+                     for k in rows})
+    panels = [(f"σ = {sg:g}: Basic vs ADRE_REG (Table 1)",
+               ("gaussian", "adre"), sg) for sg in sigmas]
+    panels += [(f"σ = {sg:g}: SmoothAdv vs ADRE_ADV (Fig. 1)",
+                ("smoothadv", "adre_adv"), sg) for sg in sigmas]
+    panels += [(f"σ = {sg:g}: T-CERTIFY (solid) vs CERTIFY (dashed), "
+                "Fig. 2", None, sg) for sg in sigmas]
+    ncol = len(sigmas)
+    fig, axes = plt.subplots(3 * len(summary), ncol, squeeze=False,
+                             figsize=(4.4 * ncol, 3.3 * 3 * len(summary)))
+    for d_i, (dataset, rows) in enumerate(summary.items()):
+        for p_i, (title, methods, sigma) in enumerate(panels):
+            ax = axes[3 * d_i + p_i // ncol][p_i % ncol]
             for key, entry in rows.items():
-                method, sig, _, _ = MODELS[key]
+                method, sg, _ = specs[key]
+                if sg != sigma:
+                    continue
+                color = f"C{list(specs).index(key) % 10}"
                 if methods is None:
-                    # Figure 2: every sigma-0.5 model, both certifiers.
-                    if sig != 0.5:
-                        continue
                     for cert, style in (("tight", "-"), ("cohen", "--")):
-                        means = [v["mean"] for v in
-                                 entry[cert]["certified_accuracy"]]
-                        ax.plot(RADII, means, style, label=(
-                            model_label(key) if cert == "tight" else None),
-                            color=f"C{list(MODELS).index(key)}")
+                        ax.plot(RADII, [v["mean"] for v in entry[cert][
+                            "certified_accuracy"]], style, color=color,
+                            label=label_of(specs[key]) if cert == "tight"
+                            else None)
                     continue
-                if method not in methods or sig != sigma:
+                if method not in methods:
                     continue
-                means = [v["mean"]
-                         for v in entry["cohen"]["certified_accuracy"]]
-                stds = [v["std"] or 0.0
-                        for v in entry["cohen"]["certified_accuracy"]]
-                style = "--" if method in BASELINE else "-"
-                ax.errorbar(RADII, means, yerr=stds, fmt=style, capsize=2,
-                            label=model_label(key),
-                            color=f"C{list(MODELS).index(key)}")
-            ax.set_title(f"{dataset}, {title}", fontsize=8)
+                ax.errorbar(RADII, [v["mean"] for v in entry["table"]],
+                            yerr=[v["std"] or 0.0 for v in entry["table"]],
+                            fmt="--" if method in BASELINE.values() else "-",
+                            capsize=2, color=color,
+                            label=label_of(specs[key]))
+            ax.set_title(f"{dataset}, {title}", fontsize=7)
             ax.set_xlabel("L2 radius")
             ax.set_ylabel("certified accuracy")
             ax.set_ylim(0, 1)
             ax.grid(alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=6)
-    fig.suptitle("Approximate certified accuracy (CERTIFY unless noted), "
-                 "small_cnn, mean ± std over seeds", fontsize=9)
+    fig.suptitle("Approximate certified accuracy, mean ± std over seeds",
+                 fontsize=9)
     fig.tight_layout()
-    from kerasrobust._io import atomic_path
-
     with atomic_path(path, ".tmp.png") as tmp:
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
+    curves = {}
+    for c in results["cells"]:
+        curves.setdefault(c["dataset"], {})[
+            f"{c['model']} s{c['seed']}"] = c["curve"]
+    plot_learning_curves(
+        curves, Path(path).with_name(Path(path).stem + "_curves.png"),
+        "Noisy validation error per epoch (held-out training images, one "
+        "Gaussian draw at the model's sigma)")
 
 
 def write_outputs(results, out_dir):
@@ -584,83 +844,109 @@ def write_outputs(results, out_dir):
 def main(argv=None):
     args = apply_smoke(build_parser().parse_args(argv))
     root = common.resolve_data_dir(args.data_dir)
+    specs = model_specs(args)
+    if args.estimate_budget:
+        estimate_budget(args, root, specs)
+        return 0
     start = time.time()
-    epochs = {"mnist": args.epochs_mnist, "cifar10": args.epochs_cifar}
+    max_epochs = {"mnist": args.max_epochs_mnist,
+                  "cifar10": args.max_epochs_cifar}
+    arch = {"mnist": args.arch_mnist, "cifar10": args.arch_cifar}
     argv_list = sys.argv[1:] if argv is None else list(argv)
+    seq = args.sequential and sequential_available()
     results = {
         "command": shlex.join(["python", "benchmarks/adre_tables.py"]
                               + argv_list),
+        "commit": common.git_commit(),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         "machine": dict(machine_info(),
                         load_average_start=load_average()),
+        "specs": {k: list(v) for k, v in specs.items()},
         "settings": {
-            "datasets": args.datasets, "models": args.models,
-            "seeds": args.seeds, "smoke": args.smoke,
-            "epochs": {d: epochs[d] for d in args.datasets},
+            "datasets": args.datasets, "seeds": args.seeds,
+            "smoke": args.smoke,
+            "arch": {d: arch[d] for d in args.datasets},
+            "max_epochs": {d: max_epochs[d] for d in args.datasets},
+            "patience": args.patience, "max_decays": args.max_decays,
+            "plateau_rule": (
+                f"SGD momentum 0.9, lr 0.1, coupled weight decay 1e-4; "
+                f"after every epoch the base model's error on held-out "
+                f"training images under one fixed Gaussian draw at the "
+                f"model's sigma is measured; {args.patience} epochs without "
+                f"improvement divide the lr by 10 (at most "
+                f"{args.max_decays} times), the next plateau stops; the "
+                f"best epoch's weights are kept; cap "
+                + ", ".join(f"{d} {max_epochs[d]}" for d in args.datasets)
+                + " epochs"),
             "batch_size": args.batch_size, "width": args.width,
             "limit_train": args.limit_train,
             "num_noise": args.num_noise, "single_draw_per": True,
             "adv_num_noise": args.adv_num_noise,
             "adv_steps": args.adv_steps, "adv_epsilon": args.adv_epsilon,
-            "warmup_epochs": args.warmup_epochs,
+            "adv_lam": args.adv_lam, "warmup_epochs": args.warmup_epochs,
             "n0": args.n0, "n": args.n, "alpha": ALPHA,
             "certify_limit": args.certify_limit,
+            "fixed_n_limit": args.fixed_n_limit,
             "certify_batch_size": args.certify_batch_size,
             "radii": list(RADII),
-            "t_certify": "certify_counts_batch(method='tight'), "
-                         "alpha_prime='selection' (library default)",
-            "models_spec": {k: {"method": m, "sigma": s, "lam": lam}
-                            for k, (m, s, lam, _) in MODELS.items()
-                            if k in args.models},
-            "optimizer": "paper_optimizer (SGD momentum 0.9, lr 0.1, /10 at "
-                         "50% and 75% of the epochs), coupled weight decay "
-                         "1e-4",
+            "sequential_requested": args.sequential,
+            "table_source": (
+                f"sequential certification (n_max = {args.n})" if seq else
+                "fixed-n CERTIFY" + (
+                    " (--sequential asked, but SmoothedClassifier."
+                    "certify_sequential is not in this checkout)"
+                    if args.sequential else "")),
         },
-        "datasets": {}, "cells": [], "summary": {}, "finished": False,
-        "wall_seconds": 0.0,
+        "datasets": {}, "cells": [], "summary": {}, "paired": {},
+        "finished": False, "wall_seconds": 0.0,
     }
-    if args.estimate_budget:
-        results["budget_estimate"] = estimate_budget(args, root)
+    if args.sequential and not seq:
+        print("warning: --sequential: SmoothedClassifier.certify_sequential "
+              "is not in this checkout; using fixed n.", flush=True)
     out_dir = args.out_dir
-    print(f"writing {out_dir}/{STEM}.json (+ .md, .png) after every model",
-          flush=True)
+    print(f"writing {out_dir}/{STEM}.json (+ .md, .png, _curves.png) after "
+          "every model", flush=True)
     for dataset in args.datasets:
         data = common.load(dataset, root, args.limit_train, None)
+        train_data, val = holdout_split(data)
         index, skip = certify_subset(data, args)
         results["datasets"][dataset] = {
-            "split_note": data.split_note, "n_train": len(data.x_train),
+            "split_note": train_data.split_note,
+            "n_train": len(train_data.x_train), "n_val": len(val[0]),
             "n_test": len(data.x_test), "n_certified": len(index),
             "skip": skip, "certified_index": index.tolist()}
         for seed in args.seeds:
-            for key in args.models:
+            for key, spec in specs.items():
                 import keras
                 keras.backend.clear_session()
                 t0 = time.time()
-                base, train_s, loss = train(key, data, seed, epochs[dataset],
-                                            args)
+                base, train_s, plateau = train(
+                    spec, arch[dataset], train_data, val, seed,
+                    max_epochs[dataset], args)
                 t1 = time.time()
-                cell = certify_both(base, data, index, MODELS[key][1], seed,
-                                    args)
+                cell = certify_model(base, data, index, spec[1], seed, args)
                 cell.update(dataset=dataset, seed=seed, model=key,
-                            method=MODELS[key][0], sigma=MODELS[key][1],
-                            lam=MODELS[key][2], epochs=epochs[dataset],
-                            final_train_loss=loss,
-                            train_seconds=round(train_s, 1),
+                            method=spec[0], sigma=spec[1], lam=spec[2],
+                            arch=arch[dataset],
                             certify_seconds=round(time.time() - t1, 1),
-                            cell_seconds=round(time.time() - t0, 1))
+                            cell_seconds=round(time.time() - t0, 1),
+                            **common.plateau_record(plateau, train_s))
                 results["cells"].append(cell)
                 results["summary"] = summarize(results["cells"],
-                                               args.datasets, args.models)
+                                               args.datasets, specs)
+                results["paired"] = paired(results["cells"], args.datasets,
+                                           specs)
                 results["wall_seconds"] = round(time.time() - start, 1)
+                results["machine"]["load_average_now"] = load_average()
                 write_outputs(results, out_dir)
                 print(f"[{results['wall_seconds']:7.0f}s] {dataset} seed "
                       f"{seed} {key:18s} ACR CERTIFY "
                       f"{cell['cohen']['acr']:.3f} T-CERTIFY "
                       f"{cell['tight']['acr']:.3f} acc@0 "
-                      f"{cell['cohen']['certified_accuracy'][0]:.2f} (train "
-                      f"{train_s:.0f}s, certify {cell['certify_seconds']:.0f}"
-                      "s)", flush=True)
+                      f"{table_accuracy(cell)[0]:.2f} (epochs "
+                      f"{cell['epochs_run']}, train {train_s:.0f}s, certify "
+                      f"{cell['certify_seconds']:.0f}s)", flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)
     results["machine"]["load_average_end"] = load_average()

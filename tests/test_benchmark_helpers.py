@@ -1,0 +1,98 @@
+"""The statistics and the plateau rule the evidence benchmarks
+(benchmarks/alps_tables.py, adre_tables.py, paper_scale.py) rely on, and
+their argument parsing (the scripts themselves run with --smoke, see
+BENCHMARKS.md)."""
+
+import math
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import _common  # noqa: E402
+
+
+def test_t_interval_matches_hand_computation():
+    # mean 2, sample std 1, n 3: half-width t_{0.975, 2} / sqrt(3) with
+    # t_{0.975, 2} = 4.302653 (printed t tables).
+    out = _common.t_interval([1.0, 2.0, 3.0])
+    half = 4.302653 / math.sqrt(3)
+    assert out["n"] == 3 and out["mean"] == pytest.approx(2.0)
+    assert out["low"] == pytest.approx(2.0 - half, abs=1e-5)
+    assert out["high"] == pytest.approx(2.0 + half, abs=1e-5)
+    one = _common.t_interval([0.5])
+    assert one["low"] is None and one["high"] is None
+
+
+def test_verdict_needs_the_interval_to_exclude_zero():
+    assert _common.verdict({"low": -3, "high": -1}, True) == "win"
+    assert _common.verdict({"low": 1, "high": 3}, True) == "loss"
+    assert _common.verdict({"low": -1, "high": 1}, True) == "tie"
+    assert _common.verdict({"low": 1, "high": 3}, False) == "win"
+    assert _common.verdict({"low": -3, "high": -1}, False) == "loss"
+    assert _common.verdict({"low": None, "high": None}, True) == "tie"
+
+
+def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
+    from kerasrobust.data import ImageDataset
+
+    x = np.arange(50, dtype=np.float32).reshape(50, 1, 1, 1) / 50
+    y = np.arange(50) % 5
+    data = ImageDataset(name="t", x_train=x, y_train=y, x_test=x[:7],
+                        y_test=y[:7], num_classes=5)
+    train, (x_val, y_val) = _common.holdout_split(data, fraction=0.2)
+    again, (x_val2, _) = _common.holdout_split(data, fraction=0.2)
+    assert len(x_val) == 10 and len(train.x_train) == 40
+    assert not set(x_val.ravel()) & set(train.x_train.ravel())
+    assert np.array_equal(x_val, x_val2)
+    assert np.array_equal(train.x_test, data.x_test)
+
+
+def test_plateau_rule_decays_then_stops_and_keeps_the_best_weights():
+    # Scripted validation errors: best at epoch 2; patience 2 -> decay
+    # after epoch 4, stop after epoch 6 (max_decays 1).
+    errors = iter([50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 10.0])
+    snapshots = []
+
+    def validation_error(model):
+        snapshots.append([w.copy() for w in model.get_weights()])
+        return next(errors)
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                  loss="sparse_categorical_crossentropy")
+    rule = _common.plateau_callback(validation_error, patience=2,
+                                    max_decays=1)
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    model.fit(x, np.arange(8) % 2, epochs=8, verbose=0, callbacks=[rule])
+    assert [row["val_error"] for row in rule.curve] == [
+        50.0, 40.0, 45.0, 41.0, 42.0, 43.0]
+    assert [row["learning_rate"] for row in rule.curve] == pytest.approx(
+        [0.1, 0.1, 0.1, 0.1, 0.01, 0.01])
+    assert rule.best_epoch == 2 and rule.stop_reason == "plateau"
+    for kept, best in zip(model.get_weights(), snapshots[1]):
+        np.testing.assert_array_equal(kept, best)
+
+
+def test_arch_names():
+    assert _common.arch_name("resnet20") == "resnet20"
+    assert _common.arch_name("small_cnn") == "small_cnn"
+    for bad in ("resnet21", "resnet2", "vgg"):
+        with pytest.raises(Exception, match="resnet<depth>"):
+            _common.arch_name(bad)
+
+
+@pytest.mark.parametrize("script", ["alps_tables", "adre_tables",
+                                    "paper_scale"])
+def test_scripts_parse_their_smoke_flags(script):
+    module = __import__(script)
+    args = module.build_parser().parse_args(["--smoke"])
+    args = module.apply_smoke(args)
+    assert args.smoke

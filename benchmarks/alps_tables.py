@@ -246,7 +246,7 @@ def build_parser():
                    help="training batch size")
     p.add_argument("--attack-batch-size", type=_positive_int, default=512,
                    help="images per compiled attack call")
-    p.add_argument("--sanity-size", type=_positive_int, default=200,
+    p.add_argument("--sanity-size", type=_positive_int, default=100,
                    help="fixed test images for the unbounded-PGD check")
     p.add_argument("--width", type=_positive_int, default=32,
                    help="small_cnn width (filters of the first block)")
@@ -523,7 +523,8 @@ def markdown(results):
                       "mean difference (it gives no intervals).", "",
                       "| ALPS vs | " + " | ".join(t for _, t in keys) + " |",
                       "|" + "---|" * (len(keys) + 1)]
-            counts = {"win": 0, "tie": 0, "loss": 0, "agree": 0, "all": 0}
+            counts = {"win": 0, "tie": 0, "loss": 0, "agree": 0, "all": 0,
+                      "same_sign": 0}
             for base, entry in diffs.items():
                 row = []
                 for k, _ in keys:
@@ -532,6 +533,8 @@ def markdown(results):
                     counts["all"] += 1
                     if "paper_verdict" in d:
                         counts["agree"] += d["agrees_with_paper"]
+                        counts["same_sign"] += (
+                            d["mean"] * d["paper_difference"] > 0)
                         row.append(f"here {d['verdict']}, paper "
                                    f"{d['paper_verdict']} "
                                    f"({d['paper_difference']:+.2f})")
@@ -542,7 +545,9 @@ def markdown(results):
             lines += ["", f"ALPS here: {counts['win']} wins, "
                       f"{counts['tie']} ties, {counts['loss']} losses of "
                       f"{counts['all']} comparisons; the verdict equals the "
-                      f"paper's in {counts['agree']} of {counts['all']}."]
+                      f"paper's in {counts['agree']} of {counts['all']}; "
+                      f"the mean difference has the paper's sign in "
+                      f"{counts['same_sign']} of {counts['all']}."]
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -262,6 +262,13 @@ def build_parser():
                    help="JSON results; the .md tables, the .png plot and "
                         "the _curves.png learning curves are written next "
                         "to it with the same stem")
+    p.add_argument("--estimate-budget", action="store_true",
+                   help="only time a few full-size training steps of every "
+                        "method and the attacks on a few test images, and "
+                        "print the estimated wall time of these settings "
+                        "(assuming --assumed-epochs per model)")
+    p.add_argument("--assumed-epochs", type=_positive_int, default=30,
+                   help="epochs per model assumed by --estimate-budget")
     p.add_argument("--smoke", action="store_true",
                    help="check the script end to end in ~1-3 minutes: the "
                         "first of --datasets only, ERM and ALPS, seeds 0,1, "
@@ -381,6 +388,75 @@ def plateau_record(plateau, train_s):
             "seconds_per_epoch": round(train_s / max(len(plateau.curve), 1),
                                        2),
             "curve": plateau.curve}
+
+
+def estimate_budget(args, root):
+    """Times 3 training steps per method (after tracing) and the attacks on
+    32 test images (unbounded PGD on 4), at full size; prints the
+    extrapolated wall time of `args` with `--assumed-epochs` per model."""
+    import math
+
+    import keras
+
+    from kerasrobust.evaluate import PAPER_FGSM
+    from kerasrobust.evaluate import PAPER_PGD
+    from kerasrobust.evaluate import SANITY_PGD
+    from kerasrobust.evaluate import craft
+    from kerasrobust.training import PAPER_WEIGHT_DECAY
+    from kerasrobust.training import make_trainer
+    from kerasrobust.training.factory import PAPER_DROPOUT
+
+    total, per = 0.0, {}
+    for dataset in args.datasets:
+        data = load(dataset, root, args.limit_train, args.limit_test)
+        train_data, _ = holdout_split(data)
+        arch = args.arch_mnist if dataset == "mnist" else args.arch_cifar
+        steps = math.ceil(len(train_data.x_train) / args.batch_size)
+        batches = list(train_data.train_dataset(args.batch_size,
+                                                seed=0).take(4))
+        t = per[dataset] = {"arch": arch, "epoch_s": {}}
+        for method in ["erm"] + [m for m in args.methods if m != "erm"]:
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(0)
+            base = build_base(arch, train_data, width=args.width, dropout=(
+                PAPER_DROPOUT if method == "dropout" else 0.0))
+            model = make_trainer(method, base,
+                                 weight_decay=PAPER_WEIGHT_DECAY, seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                          jit_compile=False)
+            model.train_on_batch(*batches[0])  # trace
+            t0 = time.time()
+            for xb, yb in batches[1:]:
+                model.train_on_batch(xb, yb)
+            t["epoch_s"][method] = (time.time() - t0) / 3 * steps
+        x, y = data.x_test[:32], data.y_test[:32]
+        for attack in (PAPER_FGSM, PAPER_PGD):
+            craft(base, x[:2], y[:2], attack)  # trace
+        craft(base, x[:2], y[:2], SANITY_PGD)
+        t0 = time.time()
+        for attack in (PAPER_FGSM, PAPER_PGD):
+            craft(base, x, y, attack)
+        attack_s = (time.time() - t0) / len(x) * len(data.x_test)
+        t0 = time.time()
+        craft(base, x[:4], y[:4], SANITY_PGD)
+        sanity_s = (time.time() - t0) / 4 * min(args.sanity_size,
+                                                len(data.x_test))
+        t["eval_s_per_model"] = attack_s + sanity_s
+        n_models = len(args.methods) + 1  # + the black-box source
+        train_s = args.assumed_epochs * (
+            sum(t["epoch_s"][m] for m in args.methods) + t["epoch_s"]["erm"])
+        t["per_seed_s"] = train_s + n_models * t["eval_s_per_model"]
+        t["estimate_s"] = t["per_seed_s"] * len(args.seeds)
+        total += t["estimate_s"]
+        print(f"budget {dataset} ({arch}): one epoch "
+              + ", ".join(f"{m} {v:.1f} s" for m, v in t["epoch_s"].items())
+              + f"; attacks + sanity per model {t['eval_s_per_model']:.0f} "
+              f"s; per seed ({n_models} models x {args.assumed_epochs} "
+              f"epochs) {t['per_seed_s'] / 60:.1f} min; {len(args.seeds)} "
+              f"seeds {t['estimate_s'] / 60:.1f} min (load average "
+              f"{load_average()})", flush=True)
+    print(f"budget: estimated wall time {total / 60:.1f} min", flush=True)
+    return per
 
 
 # ----------------------------------------------------------------- report
@@ -619,6 +695,9 @@ def git_commit():
 def main(argv=None):
     args = apply_smoke(build_parser().parse_args(argv))
     root = resolve_data_dir(args.data_dir)
+    if args.estimate_budget:
+        estimate_budget(args, root)
+        return 0
     import numpy as np
 
     from kerasrobust.evaluate import PAPER_FGSM

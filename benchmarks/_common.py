@@ -290,7 +290,10 @@ def verdict(interval, lower_is_better):
     loss when it is on the worse side, else a tie (also without an
     interval)."""
     low, high = interval["low"], interval["high"]
-    if low is None:
+    if low is None or low == high:
+        # No interval, or one of zero width (the same difference on every
+        # seed, common with accuracies on few images): no spread to judge
+        # from, read conservatively as a tie.
         return "tie"
     if (high < 0) if lower_is_better else (low > 0):
         return "win"

@@ -96,7 +96,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--budget-s", type=positive_float, default=600.0,
                    help="wall-time budget of the whole run, from its start")
-    p.add_argument("--train-fraction", type=positive_float, default=0.4,
+    p.add_argument("--train-fraction", type=positive_float, default=0.3,
                    help="share of the budget for training (split equally "
                         "between Basic and ADRE)")
     p.add_argument("--depth", type=positive_int, default=110,

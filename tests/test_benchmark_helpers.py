@@ -37,6 +37,10 @@ def test_verdict_needs_the_interval_to_exclude_zero():
     assert _common.verdict({"low": 1, "high": 3}, False) == "win"
     assert _common.verdict({"low": -3, "high": -1}, False) == "loss"
     assert _common.verdict({"low": None, "high": None}, True) == "tie"
+    # Identical differences on every seed: zero width, no spread.
+    same = _common.t_interval([1.5, 1.5, 1.5])
+    assert same["low"] == same["high"] == 1.5
+    assert _common.verdict(same, True) == "tie"
 
 
 def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():

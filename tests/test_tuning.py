@@ -474,7 +474,14 @@ def test_registered_architecture_and_paper_recipe_from_the_data(tmp_path):
     (dict(model=42), TypeError, r"registered architecture name"),
     (dict(method="dropout"), ValueError, r"hp.get\('dropout'\)"),
     (dict(optimizer=None), ValueError, r"needs `steps_per_epoch`"),
-    (dict(trainer_kwargs={"sigma": 0.5}), ValueError, r"'sigma'.*search_"),
+    (dict(method="adre", trainer_kwargs={"sigma": 0.5}), ValueError,
+     r"'sigma'.*search_"),
+    # A fixed setting of another method fails before any trial.
+    (dict(trainer_kwargs={"single_draw_per": True}), ValueError,
+     r"`single_draw_per` does not apply to method 'alps' \(it applies to "
+     r"'adre', 'smoothadv', 'adre_adv'\)"),
+    (dict(method="mixup", trainer_kwargs={"sigma": 0.5}), ValueError,
+     r"`sigma` does not apply to method 'mixup'"),
     (dict(objective="best"), ValueError, r"`objective` must be one of"),
 ])
 def test_bad_hypermodel_arguments(kwargs, error, match):

@@ -240,7 +240,7 @@ def _check_same_settings(restored, requested, args, ckpt_dir):
     lines = []
     for name, old, new in trainer_differences(requested, restored):
         if name == "class":
-            lines.append(f"--method: the checkpoint holds a {old} wrapper, "
+            lines.append(f"--method: the checkpoint trained {old}, "
                          f"--method {args.method} trains {new}")
             continue
         method_name = spec.flag_of(name)

@@ -137,7 +137,7 @@ class Hyperparameter:
                             integer=self.integer)
 
     def allowed(self):
-        """The accepted values in words, e.g. `"(0, 2]"`, `"an integer in
+        """The accepted values in words, e.g. `"(0, 2]"`, `"integers in
         [1, inf)"`, `"one of 'sample', 'batch'"`."""
         if self.switch:
             return "True or False"
@@ -145,7 +145,7 @@ class Hyperparameter:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         interval = _interval(self.low, self.high, self.low_open,
                              self.high_open)
-        return f"an integer in {interval}" if self.integer else interval
+        return f"integers in {interval}" if self.integer else interval
 
     def replace(self, **changes):
         """A copy with some fields changed (e.g. another default)."""

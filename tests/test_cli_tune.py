@@ -131,7 +131,7 @@ def test_other_objectives_methods_and_tuners(tmp_path, flags, key):
      r"'adre', 'smoothadv', 'adre_adv'\)"),
     (["--method", "adre", "--warmup-epochs", "1"],
      r"--warmup-epochs does not apply to method 'adre' \(it applies to "
-     r"'smoothadv', 'adre_adv'\); 'adre' takes: .*--single-draw-per"),
+     r"'smoothadv', 'adre_adv'\); 'adre' takes: --single-draw-per\.$"),
     (["--method", "alps", "--lambda-sampling", "batch", "--space",
       "sigma=0.5"], r"'sigma'.*'alps'"),
     (["--method", "smoothadv", "--warmup-epochs", "2"],

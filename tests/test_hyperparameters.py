@@ -12,6 +12,7 @@ from kerasrobust import training
 from kerasrobust.training import make_trainer
 from kerasrobust.training import trainer_differences
 from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.training.hyperparameters import markdown_table
 from kerasrobust.tuning import DEFAULT_SEARCH_SPACES
 from kerasrobust.tuning import Choice
 from kerasrobust.tuning import Range
@@ -283,57 +284,33 @@ README = __import__("pathlib").Path(__file__).resolve().parents[1] / (
 TABLE_START = "<!-- hyperparameters table: generated, tests check it -->"
 
 
-def _text(value):
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def test_markdown_table_rows():
+    table = markdown_table().splitlines()
+    assert table[0] == ("| hyperparameter (flag) | methods | default | "
+                        "allowed | tuner searches | source |")
+    rows = {line.split(" | ")[0]: line for line in table[2:]}
+    assert rows["| `epsilon` (`--epsilon`)"] == (
+        "| `epsilon` (`--epsilon`) | alps | 0.2 | (0, 2] | [0.01, 0.49] | "
+        "ALPS paper, Section 5.1: (0, 0.5), searched 0.01 inside; the label "
+        "ball of Theorem 1 allows (0, 2] |")
+    assert rows["| `num_noise` (`--num-noise`)"].startswith(
+        "| `num_noise` (`--num-noise`) | gaussian, adre, smoothadv, "
+        "adre_adv | 1 (gaussian, smoothadv, adre_adv); 8 (adre) | integers "
+        "in [1, inf) | fixed 1 (gaussian); {1, 4, 8} (adre, smoothadv, "
+        "adre_adv) |")
+    assert rows["| `warmup_epochs` (`--warmup-epochs`)"].startswith(
+        "| `warmup_epochs` (`--warmup-epochs`) | smoothadv, adre_adv | 0 | "
+        "integers in [0, inf) | no (a fixed setting) |")
+    assert rows["| `beta_concentration` (`--beta-concentration`)"].startswith(
+        "| `beta_concentration` (`--beta-concentration`) | alps | 10 | "
+        "(2, inf) | [4, 40], log scale |")
+    assert len(rows) == 15
 
 
-def _search_text(search):
-    if search is None:
-        return "no (a fixed setting)"
-    if isinstance(search, Range):
-        log = ", log scale" if search.sampling == "log" else ""
-        return f"[{_text(search.low)}, {_text(search.high)}]{log}"
-    if isinstance(search, Choice):
-        return "{" + ", ".join(_text(v) for v in search.values) + "}"
-    return f"fixed {_text(search)}"
-
-
-def hyperparameter_table():
-    """The README's table, rendered from the declarations."""
-    rows = {}
-    for method, spec in METHOD_SPECS.items():
-        for h in spec.hyperparameters:
-            rows.setdefault(h.name, []).append((method, h))
-    lines = ["| hyperparameter (flag) | methods | default | allowed | "
-             "tuner searches | source |", "|---|---|---|---|---|---|"]
-    def per_method(entries, text):
-        groups = {}
-        for method, h in entries:
-            groups.setdefault(text(h), []).append(method)
-        if len(groups) == 1:
-            return next(iter(groups))
-        return "; ".join(f"{v} ({', '.join(ms)})" for v, ms in groups.items())
-
-    for name, entries in rows.items():
-        h = entries[0][1]
-        defaults = per_method(entries, lambda d: _text(d.default))
-        searches = per_method(entries, lambda d: _search_text(d.search))
-        methods = ", ".join(m for m, _ in entries)
-        allowed = h.allowed().replace("'", "")
-        flag = "--" + name.replace("_", "-")
-        lines.append(f"| `{name}` (`{flag}`) | {methods} | {defaults} | "
-                     f"{allowed} | {searches} | {h.reference} |")
-    return "\n".join(lines)
-
-
-def test_readme_table_matches_the_declarations():
+def test_readme_table_is_the_declarations_table():
     text = README.read_text()
     assert TABLE_START in text
     table = text.split(TABLE_START, 1)[1].strip().split("\n\n", 1)[0]
-    assert table == hyperparameter_table(), (
-        "README's hyperparameter table is stale; it should read:\n"
-        + hyperparameter_table())
+    assert table == markdown_table(), (
+        "README's hyperparameter table is stale; regenerate it with "
+        "`python -m kerasrobust.training.hyperparameters`.")

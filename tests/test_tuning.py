@@ -137,6 +137,9 @@ def test_fixed_values_and_overrides_reach_the_trainer():
 @pytest.mark.parametrize("method,space,error,match", [
     ("alps", {"foo": 1}, ValueError, r"'foo'.*'alps'.*'epsilon'"),
     ("smoothadv", {"lam": 0.1}, ValueError, r"'lam'.*'smoothadv'"),
+    ("smoothadv", {"warmup_epochs": [0, 1]}, ValueError,
+     r"'warmup_epochs', a setting of method 'smoothadv' that is not "
+     r"searched; pass it in `trainer_kwargs`"),
     ("alps", {"beta_mode": (0.8, 1.0)}, ValueError,
      r"`search_space\['beta_mode'\]\[1\]` must be in \(0, 1\), got 1\.0"),
     ("alps", {"epsilon": -0.1}, ValueError,

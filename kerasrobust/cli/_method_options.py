@@ -11,6 +11,7 @@ values reach the wrapper and the records.
 import argparse
 
 from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.training.hyperparameters import format_value
 from kerasrobust.training.hyperparameters import method_spec
 from kerasrobust.training.hyperparameters import not_applicable_message
 
@@ -39,20 +40,12 @@ def declared_flags(searched=None):
     return flags
 
 
-def _value_text(value):
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def flag_help(entries):
     """The help of one flag from its declarations in several methods."""
     h = entries[0][1]
     by_default = {}
     for method, declaration in entries:
-        by_default.setdefault(_value_text(declaration.default),
+        by_default.setdefault(format_value(declaration.default),
                               []).append(method)
     defaults = "; ".join(f"{value} for --method {', '.join(methods)}"
                          for value, methods in by_default.items())
@@ -91,6 +84,7 @@ def given_hyperparameters(args, method, names):
     given = {n: getattr(args, n) for n in names if hasattr(args, n)}
     for name in given:
         if name not in spec.names:
-            raise ValueError(not_applicable_message(name, method, flag))
+            raise ValueError(
+                not_applicable_message(name, method, flag, among=names))
     return {n: spec.hyperparameter(n).check(v, flag(n))
             for n, v in given.items()}

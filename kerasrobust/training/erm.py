@@ -9,7 +9,6 @@ from kerasrobust.training.hyperparameters import SMOOTHING_STYLE
 from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.robust_trainer import RobustTrainer
 
-SMOOTHING_STYLES = SMOOTHING_STYLE.choices
 _DEFAULT = defaults(ERM_HYPERPARAMETERS)
 
 

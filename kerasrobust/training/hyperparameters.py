@@ -413,13 +413,72 @@ def all_names():
     return names
 
 
-def not_applicable_message(name, method, flag=str):
+def not_applicable_message(name, method, flag=str, among=None):
     """Why `name` is refused for `method`: the methods that take it and
-    the ones `method` takes. `flag` spells a name (e.g. as a CLI flag)."""
+    the ones `method` takes (of `among`, when given). `flag` spells a name
+    (e.g. as a CLI flag)."""
     spec = method_spec(method)
     owners = methods_taking(name)
     where = (f"it applies to {', '.join(map(repr, owners))}" if owners else
              "no method takes it under that name")
-    takes = ", ".join(flag(n) for n in spec.names) or "none"
+    takes = ", ".join(flag(n) for n in spec.names
+                      if among is None or n in among) or "none"
     return (f"{flag(name)} does not apply to method {method!r} ({where}); "
             f"{method!r} takes: {takes}.")
+
+
+# ------------------------------------------------------------- display
+def format_value(value):
+    """A value as help texts and tables show it (`on`/`off`, `0.25`)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def format_search(search):
+    """A declared search entry in words."""
+    if search is None:
+        return "no (a fixed setting)"
+    if isinstance(search, Range):
+        log = ", log scale" if search.sampling == "log" else ""
+        low, high = format_value(search.low), format_value(search.high)
+        return f"[{low}, {high}]{log}"
+    if isinstance(search, Choice):
+        return "{" + ", ".join(format_value(v) for v in search.values) + "}"
+    return f"fixed {format_value(search)}"
+
+
+def by_method(name, text):
+    """`text(h)` of hyperparameter `name` across the methods that have it:
+    one value, or `"v1 (m1, m2); v2 (m3)"` when they differ."""
+    groups = {}
+    for method in methods_taking(name):
+        value = text(METHOD_SPECS[method].hyperparameter(name))
+        groups.setdefault(value, []).append(method)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{v} ({', '.join(ms)})" for v, ms in groups.items())
+
+
+def markdown_table():
+    """The README's table of every hyperparameter (one row per name)."""
+    names = dict.fromkeys(h.name for spec in METHOD_SPECS.values()
+                          for h in spec.hyperparameters)
+    lines = ["| hyperparameter (flag) | methods | default | allowed | "
+             "tuner searches | source |", "|---|---|---|---|---|---|"]
+    for name in names:
+        h = METHOD_SPECS[methods_taking(name)[0]].hyperparameter(name)
+        cells = [f"`{name}` (`--{name.replace('_', '-')}`)",
+                 ", ".join(methods_taking(name)),
+                 by_method(name, lambda d: format_value(d.default)),
+                 h.allowed().replace("'", ""),
+                 by_method(name, lambda d: format_search(d.search)),
+                 h.reference]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

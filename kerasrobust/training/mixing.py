@@ -4,10 +4,8 @@ import keras
 from keras import ops
 
 from kerasrobust.training._distribute import global_batch
-from kerasrobust.training.hyperparameters import LAMBDA_SAMPLING as _SPEC
+from kerasrobust.training.hyperparameters import LAMBDA_SAMPLING
 from kerasrobust.training.robust_trainer import RobustTrainer
-
-LAMBDA_SAMPLING = _SPEC.choices
 
 
 def mix(s, s_partner, lam):
@@ -47,9 +45,10 @@ class MixingTrainer(RobustTrainer):
         **kwargs: `RobustTrainer` arguments.
     """
 
-    HYPERPARAMETERS = (_SPEC,)
+    HYPERPARAMETERS = (LAMBDA_SAMPLING,)
 
-    def __init__(self, base_model, lambda_sampling=_SPEC.default, **kwargs):
+    def __init__(self, base_model, lambda_sampling=LAMBDA_SAMPLING.default,
+                 **kwargs):
         super().__init__(base_model, **kwargs)
         self.set_hyperparameters(lambda_sampling=lambda_sampling)
         self.supports_jit = False

@@ -97,6 +97,12 @@ class SearchSpace:
         defaults = DEFAULT_SEARCH_SPACES[method]
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - set(defaults))
+        fixed = [n for n in unknown if n in METHOD_SPECS[method].names]
+        if fixed:
+            raise ValueError(
+                f"`search_space` names {', '.join(map(repr, fixed))}, a "
+                f"setting of method {method!r} that is not searched; pass "
+                "it in `trainer_kwargs` (kerasrobust tune: its flag).")
         if unknown:
             allowed = ", ".join(repr(n) for n in defaults) or "none"
             raise ValueError(

@@ -173,6 +173,7 @@ def model_specs(args):
     """key -> (method, sigma, lambda) of the models to train, in table
     order: per sigma Basic, ADRE_REG per lambda, SmoothAdv, ADRE_ADV."""
     specs = {}
+    keep = set(args.methods)
     for sigma in args.sigmas:
         if "reg" in args.families:
             specs[f"basic_{sigma:g}"] = ("gaussian", sigma, None)
@@ -182,7 +183,7 @@ def model_specs(args):
             specs[f"smoothadv_{sigma:g}"] = ("smoothadv", sigma, None)
             specs[f"adre_adv_{sigma:g}_{args.adv_lam:g}"] = (
                 "adre_adv", sigma, args.adv_lam)
-    return specs
+    return {k: v for k, v in specs.items() if v[0] in keep}
 
 
 def label_of(spec):
@@ -233,6 +234,10 @@ def build_parser():
         FAMILIES, canonical_order=True), default=list(FAMILIES),
                    help="reg: Basic + ADRE_REG (Table 1); adv: SmoothAdv + "
                         "ADRE_ADV (Figure 1)")
+    p.add_argument("--methods", type=choices_list(
+        tuple(NAMES), canonical_order=True), default=list(NAMES),
+                   help="train only these methods (e.g. 'gaussian' for a "
+                        "Figure-2-only run)")
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
                    help="comma-separated seeds (weights, data order, noise)")
     p.add_argument("--arch-mnist", type=arch_name,

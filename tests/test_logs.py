@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from kerasrobust.smoothing.certify import ABSTAIN, certify_counts_batch
-from kerasrobust.smoothing.results import (
+from kerasrobust.smoothing import (
     average_certified_radius,
     certified_accuracy,
     certified_accuracy_lower_bound,

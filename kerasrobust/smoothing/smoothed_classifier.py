@@ -248,7 +248,8 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         # spread over its replicas).
         self._created_in = (tf.distribute.get_strategy()
                             if tf.distribute.has_strategy() else None)
-        # Draws counted by each replica in the last sampling call.
+        # Draws counted by each replica in the last `sample_counts`,
+        # `predict` or `certify` call (selection and estimation).
         self.last_replica_draws = None
         self._counter = None
         self._distributed_counters = {}
@@ -438,15 +439,18 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         group = self.num_replicas() * max(
             _sampling.plan_block(n0, batch_size),
             _sampling.plan_block(n, batch_size))
+        replica_draws = 0
         for start in range(0, num_inputs, group):
             stop = min(start + group, num_inputs)
             began = time.perf_counter()
             counts_selection[start:stop] = self._count(
                 x[start:stop], n0, batch_size, 0, indices[start:stop],
                 selection_seed)
+            replica_draws = replica_draws + self.last_replica_draws
             counts_estimation[start:stop] = self._count(
                 x[start:stop], n, batch_size, 0, indices[start:stop],
                 estimation_seed)
+            replica_draws = replica_draws + self.last_replica_draws
             seconds[start:stop] = (time.perf_counter() - began) / (
                 stop - start)
             if progbar is not None:
@@ -457,6 +461,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             counts_selection, counts_estimation, self.sigma, alpha,
             method=method, n=n, n0=n0, **method_kwargs)
         seconds += (time.perf_counter() - began) / num_inputs
+        self.last_replica_draws = replica_draws
         return CertifyResult(
             label=labels.astype(np.int64),
             radius=radii.astype(np.float64),

@@ -171,3 +171,52 @@ def test_bad_stream_arguments_name_the_parameter():
     with pytest.raises(ValueError, match="`sampling_precision`"):
         SmoothedClassifier(linear_model(w, b), 2, SIGMA,
                            sampling_precision="float8")
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_worker_processes_match_one_process(tmp_path):
+    """MultiWorkerMirroredStrategy, two workers on 127.0.0.1: both get the
+    single-process counts, and both workers counted draws."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    for i in range(2):
+        env = dict(os.environ, PYTHONPATH=str(tests.parent),
+                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {
+                       "type": "worker", "index": i}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, str(tests / "mwms_certify_worker.py"),
+             str(tmp_path / f"w{i}.json")], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-3000:]
+    workers = [json.loads((tmp_path / f"w{i}.json").read_text())
+               for i in range(2)]
+    x, w, b = make_problem(np.array([0.05, -0.1, 0.0]), seed=13)
+    alone = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=3)
+    reference = alone.certify(x, 20, 400, 0.01, batch_size=100, verbose=0,
+                              seed=5)
+    for worker in workers:
+        assert worker["replicas"] == 2
+        np.testing.assert_array_equal(worker["counts_selection"],
+                                      reference.counts_selection)
+        np.testing.assert_array_equal(worker["counts_estimation"],
+                                      reference.counts_estimation)
+        np.testing.assert_array_equal(worker["radius"], reference.radius)
+        assert sum(worker["draws"]) == 3 * 420
+        assert min(worker["draws"]) > 0.3 * 3 * 420

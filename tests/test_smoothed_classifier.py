@@ -412,3 +412,29 @@ def test_readme_snippet_runs(tmp_path, monkeypatch):
     np.testing.assert_array_equal(result.counts_estimation.sum(1), 1000)
     assert namespace["probabilities"].shape == (8, 10)
     assert (tmp_path / "smoothed.keras").is_file()
+
+
+# ------------------------------------------ mixed precision (issue 12.5)
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_sampling_in_16_bit_precision(precision):
+    x, w, b = make_problem(np.array([-0.2, 0.05, 0.3]), seed=14)
+    base = linear_model(w, b)
+    full = SmoothedClassifier(base, 2, SIGMA, seed=0)
+    half = SmoothedClassifier(base, 2, SIGMA, seed=0,
+                              sampling_precision=precision)
+    expected = full.sample_counts(x, 400, seed=2)
+    counts = half.sample_counts(x, 400, seed=2)
+    assert counts.dtype == np.int64
+    np.testing.assert_array_equal(counts.sum(1), 400)
+    # Same noise, 16-bit forward passes: a vote changes only where the
+    # rounded score changes sign, a few draws at most.
+    assert np.abs(counts - expected).sum() / 2 <= 0.02 * 3 * 400
+    copy = half._sampling_model()
+    assert copy is not base
+    assert copy.layers[-1].compute_dtype == precision.split("_")[1]
+    assert base.layers[-1].compute_dtype == "float32"   # not modified
+    for a, b_ in zip(copy.get_weights(), base.get_weights()):
+        np.testing.assert_array_equal(a, b_)
+    result = half.certify(x, 20, 200, 0.01, verbose=0)
+    assert result.radius.dtype == np.float64
+    assert half.get_config()["sampling_precision"] == precision

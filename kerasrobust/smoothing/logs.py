@@ -341,6 +341,16 @@ class CertifyLog:
         path = Path(path)
         cls.check_writable(path)
         if not path.exists():
+            recorded = read_settings(path)
+            if recorded is not None:
+                # Killed between the settings file and the log's header.
+                differ = settings_difference(
+                    recorded, dict(settings, format=LOG_FORMAT))
+                if differ:
+                    raise ValueError(
+                        f"{str(settings_path(path))!r} holds other settings "
+                        "(" + "; ".join(differ) + ").")
+                settings_path(path).unlink()
             return cls.create(path, settings)
         recorded = read_settings(path)
         if recorded is None:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
-from kerasrobust.smoothing._sampling import PRECISIONS
+from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing.certify import METHODS
 
 
@@ -86,7 +86,8 @@ def add_parser(commands):
     g.add_argument("--seed", type=int, default=0,
                    help="seed of the Gaussian draws (an image's draws depend "
                         "only on the seed and its test index)")
-    g.add_argument("--sampling-precision", choices=PRECISIONS,
+    g.add_argument("--sampling-precision",
+                   choices=SmoothedClassifier.SAMPLING_PRECISIONS,
                    default="float32",
                    help="precision of the noisy forward passes: mixed_"
                         "bfloat16 / mixed_float16 run a 16-bit copy of the "
@@ -133,7 +134,6 @@ def run(args):
     from kerasrobust.cli.analyze import print_summary
     from kerasrobust.data import load_dataset
     from kerasrobust.smoothing import CertifyLog
-    from kerasrobust.smoothing import SmoothedClassifier
     from kerasrobust.smoothing import plot_certified_accuracy
     from kerasrobust.smoothing import read_certify_tsv
     from kerasrobust.smoothing import logs
@@ -212,12 +212,9 @@ def _certify_into(log, smoothed, data, todo, seed, args):
     every replica, appending each image's row as soon as it is done."""
     import keras
 
-    from kerasrobust.smoothing import _sampling
-
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)
-    group = smoothed.num_replicas() * _sampling.plan_block(
-        args.n, args.batch_size)
+    group = smoothed.group_size(args.n, args.batch_size)
     progbar = (keras.utils.Progbar(len(todo), unit_name="image")
                if verbose == 1 and len(todo) else None)
     began = time.perf_counter()

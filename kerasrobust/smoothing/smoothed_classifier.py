@@ -193,6 +193,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     """
 
     ABSTAIN = ABSTAIN
+    SAMPLING_PRECISIONS = _sampling.PRECISIONS
 
     def __init__(
         self,
@@ -436,9 +437,8 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         # Inputs go through in groups (selection, then estimation) so that
         # the progress bar advances with finished inputs; a group fills one
         # forward pass on every replica.
-        group = self.num_replicas() * max(
-            _sampling.plan_block(n0, batch_size),
-            _sampling.plan_block(n, batch_size))
+        group = max(self.group_size(n0, batch_size),
+                    self.group_size(n, batch_size))
         replica_draws = 0
         for start in range(0, num_inputs, group):
             stop = min(start + group, num_inputs)
@@ -513,6 +513,12 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         that must share one noise stream (e.g. continued with `start`).
         """
         return _sampling.seed_for_call(self.seed_generator).numpy()
+
+    def group_size(self, num, batch_size=DEFAULT_BATCH_SIZE):
+        """Inputs whose `num` draws fill one forward pass of `batch_size`
+        images on every replica (at least 1): the groups in which `certify`
+        (and `kerasrobust certify`) finish inputs."""
+        return self.num_replicas() * _sampling.plan_block(num, batch_size)
 
     def num_replicas(self):
         """Replicas that the forward passes are spread over (1 without a

@@ -204,7 +204,8 @@ def make_distributed_counter(base_model, num_classes, strategy):
         counts, draws = _count_items(
             base_model, num_classes, x, sigma, seed, indices, start,
             num_draws, per_pass, replica, num_replicas)
-        return counts, tf.one_hot(replica, num_replicas, dtype=tf.int32) * draws
+        mine = tf.one_hot(replica, num_replicas, dtype=tf.int32)
+        return counts, mine * draws
 
     def count(x, sigma, seed, indices, start, num_draws, items_per_pass):
         counts, draws = strategy.run(

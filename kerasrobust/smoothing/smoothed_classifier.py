@@ -629,7 +629,8 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             return np.arange(num_inputs, dtype=np.int64)
         arr = np.asarray(indices)
         if (arr.shape != (num_inputs,)
-                or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0)):
+                or not (np.issubdtype(arr.dtype, np.integer)
+                        or arr.size == 0)):
             raise ValueError(
                 f"`indices` must be {num_inputs} integers (one per input), "
                 f"got shape {arr.shape} and dtype {arr.dtype}.")

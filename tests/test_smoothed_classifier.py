@@ -391,6 +391,10 @@ def test_under_mirrored_strategy_matches_one_device():
                 base = linear_model(w, b)
         smoothed = SmoothedClassifier(base, 2, SIGMA, seed=3)
         results.append(smoothed.certify(x, 20, 200, 0.01, verbose=0))
+        # A base model built in the scope: both replicas draw.
+        assert len(smoothed.last_replica_draws) == (1 if strategy is None
+                                                    else 2)
+        assert smoothed.last_replica_draws.min() > 0
     np.testing.assert_array_equal(results[0].counts_estimation,
                                   results[1].counts_estimation)
     np.testing.assert_array_equal(results[0].radius, results[1].radius)

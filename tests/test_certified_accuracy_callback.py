@@ -64,3 +64,42 @@ def test_bad_arguments(kwargs, match):
     x, y = tiny_data(n=4)
     with pytest.raises(ValueError, match=match):
         CertifiedAccuracy(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("radii,mean_samples", [
+    ((0.0, 0.5), 100),         # decided at the first look
+    ((0.0, 0.5, 2.0), 1000),   # Phi(2 / 0.5) is never reached: n_max
+])
+def test_sequential_logs_match_the_closed_form(radii, mean_samples):
+    """All draws vote class 0. Sequential CERTIFY with n_max = 1000 looks
+    at 100, 200, 400, 800, 1000 draws, spending alpha / 8 at each of the
+    first four looks: the lower bound after 100 of 100 draws is
+    (alpha / 8) ** (1 / 100) = 0.935 > Phi(0.5 / 0.5), so radius 0.5 is
+    certified at the first look; Phi(2 / 0.5) is above every lower bound
+    and the upper bound stays 1, so radius 2 runs to n_max uncertified."""
+    x, y = tiny_data(n=12)
+    sigma, n, alpha = 0.5, 1000, 0.01
+    assert (alpha / 8) ** (1 / 100) > scipy.stats.norm.cdf(0.5 / sigma)
+    model = GaussianAugment(_constant_classifier(), sigma=sigma, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), metrics=["accuracy"])
+    callback = CertifiedAccuracy(x, y, n0=10, n=n, alpha=alpha, radii=radii,
+                                 sequential=True)
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0,
+                        callbacks=[callback]).history
+    share = (y == 0).mean()
+    np.testing.assert_allclose(history["val_certified_accuracy_0"], share)
+    np.testing.assert_allclose(history["val_certified_accuracy_0.5"], share)
+    if 2.0 in radii:
+        np.testing.assert_allclose(history["val_certified_accuracy_2"], 0.0)
+    np.testing.assert_allclose(history["val_mean_samples"], mean_samples)
+    assert "val_acr" not in history
+
+
+def test_sequential_bad_arguments():
+    x, y = tiny_data(n=4)
+    with pytest.raises(ValueError, match="`method` must be 'cohen'"):
+        CertifiedAccuracy(x, y, sigma=0.5, method="tight", sequential=True)
+    with pytest.raises(ValueError, match="n_max of the sequential"):
+        CertifiedAccuracy(x, y, sigma=0.5, n0=100, n=50, sequential=True)
+    with pytest.raises(TypeError, match="`sequential` must be True"):
+        CertifiedAccuracy(x, y, sigma=0.5, sequential="yes")

@@ -46,22 +46,25 @@ Confidence sequences (``scheme``):
   two-sided confidence sequence valid at *every* n, hence at any stopping
   time. Prior ``a = b = 1/2`` (Jeffreys).
 
-Which one, measured (`simulate_sequential`; ``benchmarks/certify_sequential.py
---part simulate`` prints the full table, the README quotes it): 20,000
+Which one, measured (`simulate_sequential` in ``python
+benchmarks/certify_sequential.py --part simulate``, seed 0; figures in
+``benchmarks/results/certify_sequential.json`` and the README): 20,000
 simulated inputs per case, ``n_max = 100,000``, ``alpha = 0.001``, first look
-100, growth 2. All schemes stop easy inputs (true radius 4r) at the first
-look (100 to 116 draws). Near the threshold (true radius within 10 % of r)
-the scheme decides how much of fixed-n CERTIFY's power (at ``n = n_max``) is
-kept, because those inputs run to ``n_max``: at ``r = sigma / 4`` fixed-n
-CERTIFY certifies 25.5 %, ``"union"`` with ``split="final_half"`` 23.6 %,
-``"uniform"`` 20.4 %, ``"pi2"`` 14.7 %, ``"mixture"`` 9.6 % (at ``r =
-sigma``: 42.5 / 42.1 / 40.9 / 39.6 / 37.7 %). ``"final_half"`` spends
-``alpha / 2`` on the last look (``n_max``, where fixed-n CERTIFY spends all
-of alpha) and splits the other half evenly over the earlier looks; it costs
-at most 10 % more draws than ``"uniform"`` on inputs that stop early. So
-``scheme="union", split="final_half"`` is the default. The mixture CS is
-valid at every n, but its bound is wider than a Clopper-Pearson bound at the
-n where the decisions happen.
+100, growth 2. All schemes stop easy inputs (true radius 4r) at or right
+after the first look (100 to 116 draws; fixed-n CERTIFY uses 100,000). Near
+the threshold (true radius uniform in [0.9r, 1.1r]) the inputs run to about
+``n_max`` and the scheme decides how much of fixed-n CERTIFY's power at ``n =
+n_max`` is kept: at ``r = sigma / 4`` fixed-n CERTIFY certifies 25.3 %,
+``"union"`` with ``split="final_half"`` 23.7 %, ``"uniform"`` 20.1 %,
+``"pi2"`` 14.6 %, ``"mixture"`` 9.8 % (at ``r = sigma``: 42.2 / 41.9 / 40.8
+/ 39.1 / 37.6 %). ``"final_half"`` spends ``alpha / 2`` on the last look
+(``n_max``, where fixed-n CERTIFY spends all of alpha) and splits the other
+half evenly over the earlier looks; on inputs at 2r it needs 6-10 % more
+draws than ``"uniform"`` (e.g. 631 vs 596 at ``r = sigma / 4``) and up to
+1.3x those of ``"pi2"`` (208 vs 159 at ``r = sigma / 2``). So ``scheme=
+"union", split="final_half"`` is the default. The mixture CS is valid at
+every n, but its bound is wider than a Clopper-Pearson bound at the n where
+the decisions happen, and it needed the most draws in every case.
 
 Several radii (a certified-accuracy curve): one confidence sequence for
 ``p_A`` serves all radii simultaneously with the same alpha, no split over

@@ -87,6 +87,7 @@ import dataclasses
 import math
 import time
 
+import keras
 import numpy as np
 from scipy import special
 
@@ -406,29 +407,23 @@ class SequentialCertifyResult:
 def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
                        n0=100, batch_size=1000, first=DEFAULT_FIRST,
                        growth=DEFAULT_GROWTH, scheme="union",
-                       split="final_half", verbose="auto"):
+                       split="final_half", verbose=0):
     """Sequential CERTIFY of `smoothed` (a `SmoothedClassifier`) at `radius`.
 
     See the module docstring for the algorithm and its guarantee: with
     probability at least ``1 - alpha`` over the draws, for every input and
     every radius r where the returned label is not -1, g predicts that label
     at x and is constant on the L2 ball of radius r around x (for one input;
-    each input is its own test, as in CERTIFY).
+    each input is its own test, as in CERTIFY). `verbose`: a progress bar
+    over the decided inputs (1) or none (0).
     """
-    from kerasrobust.smoothing.smoothed_classifier import PROGBAR_MIN_INPUTS
-
     (radii, scalar, n_max, alpha, n0, batch_size, first,
      growth) = check_arguments(radius, n_max, alpha, n0, batch_size, first,
                                growth, scheme, split)
-    if verbose not in ("auto", 0, 1, True, False):
-        raise ValueError(
-            f"`verbose` must be 'auto', 0 or 1, got {verbose!r}.")
+    if verbose not in (0, 1, True, False):
+        raise ValueError(f"`verbose` must be 0 or 1, got {verbose!r}.")
     x = smoothed._check_inputs(x)
     num_inputs = len(x)
-    if verbose == "auto":
-        verbose = int(num_inputs >= PROGBAR_MIN_INPUTS)
-    import keras
-
     progbar = (keras.utils.Progbar(num_inputs, unit_name="input")
                if verbose else None)
     thresholds = thresholds_for(radii, smoothed.sigma)

@@ -547,6 +547,12 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         """
         from kerasrobust.smoothing import certify_sequential as sequential
 
+        if verbose not in ("auto", 0, 1, True, False):
+            raise ValueError(
+                f"`verbose` must be 'auto', 0 or 1, got {verbose!r}.")
+        if verbose == "auto":
+            x = self._check_inputs(x)
+            verbose = int(len(x) >= PROGBAR_MIN_INPUTS)
         return sequential.certify_sequential(
             self, x, radius, n_max=n_max, alpha=alpha, n0=n0,
             batch_size=batch_size, first=first, growth=growth,

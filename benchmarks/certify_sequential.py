@@ -294,6 +294,48 @@ def models_part(args, results, write):
                 write()
 
 
+def markdown(results):
+    """The BENCHMARKS.md tables of a results dict."""
+    lines = []
+    sim = results.get("simulation")
+    if sim:
+        names = list(SIM_SCHEMES)
+        lines += [
+            f"Simulated ({sim['inputs_per_case']:,} inputs per row, n_max = "
+            f"{sim['n_max']:,}, alpha = {sim['alpha']:g}): certified "
+            "fraction / mean estimation draws.", "",
+            "| r | inputs | fixed-n CERTIFY | " + " | ".join(names) + " |",
+            "|---" * (3 + len(names)) + "|"]
+        for row in sim["rows"]:
+            lines.append(
+                f"| {row['r_over_sigma']:g} sigma | {row['case']} | "
+                f"{100 * row['fixed_n_certified']:.1f} % | " + " | ".join(
+                    f"{100 * row[k]['certified']:.1f} % / "
+                    f"{row[k]['mean_samples']:,.0f}" for k in names) + " |")
+        lines.append("")
+    if results["cells"]:
+        radii = [f"{r:g}" for r in results["settings"]["radii"]]
+        lines += [
+            "| dataset | model | sigma | images | draws/image fixed-n | "
+            "draws/image sequential | draws ratio | s/image fixed-n | "
+            "s/image sequential | time ratio | " + " | ".join(
+                f"cert. acc. {r} fixed-n / seq." for r in radii) + " |",
+            "|---" * (10 + len(radii)) + "|"]
+        for c in results["cells"]:
+            f, q = c["fixed"], c["sequential"]
+            lines.append(
+                f"| {c['dataset']} | {c['model']} | {c['sigma']:g} | "
+                f"{len(c['index'])} | {f['samples_per_image']:,.0f} | "
+                f"{q['samples_per_image']:,.0f} | {c['samples_ratio']:.1f}x | "
+                f"{f['wall_per_image']:.1f} | {q['wall_per_image']:.2f} | "
+                f"{c['wall_ratio']:.1f}x | " + " | ".join(
+                    f"{f['certified_accuracy'][r]:.2f} / "
+                    f"{q['certified_accuracy'][r]:.2f}" for r in radii)
+                + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.smoke:
@@ -302,6 +344,7 @@ def main(argv=None):
         args.limit_train = args.limit_train or 512
         args.sim_inputs = min(args.sim_inputs, 2000)
     from kerasrobust._io import atomic_write_json
+    from kerasrobust._io import atomic_write_text
 
     argv_list = sys.argv[1:] if argv is None else list(argv)
     start = time.time()
@@ -327,6 +370,7 @@ def main(argv=None):
         results["machine"]["load_average_now"] = load_average()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(args.out, results)
+        atomic_write_text(args.out.with_suffix(".md"), markdown(results))
 
     if args.part in ("all", "simulate"):
         results["simulation"] = simulate(args)

@@ -113,6 +113,28 @@ def test_mixture_bounds_solve_the_betabinomial_likelihood_ratio():
     assert up[0] == 1.0
 
 
+def test_reachable_lower_and_curtailment_by_hand():
+    """All-success streams: at look k the bound is alpha_k ** (1 / n_k)."""
+    looks = cs.look_schedule(1000)  # 100, 200, 400, 800, 1000
+    alphas = cs.look_alphas(0.01, 5)
+    best = max(a ** (1 / n) for a, n in zip(alphas, looks))
+    np.testing.assert_allclose(
+        cs.reachable_lower(np.array([100]), 0, looks, 0.01), best,
+        rtol=1e-9)
+    # One failure in the first 100: the best is the last look's bound on
+    # 999 of 1000 (scipy).
+    np.testing.assert_allclose(
+        cs.reachable_lower(np.array([99]), 0, looks, 0.01)[0],
+        max(stats.beta.ppf(a, n - 1, 2) for a, n in zip(alphas, looks)),
+        rtol=1e-9)
+    # A threshold above every reachable bound is given up at the first
+    # look; one below is certified there; n_max is never reached.
+    out = cs.simulate_sequential(np.ones(50), [0.9, 0.9999], 1000, 0.01,
+                                 np.random.default_rng(0))
+    np.testing.assert_array_equal(out["decision"], [[1, -1]] * 50)
+    np.testing.assert_array_equal(out["num_samples"], 100)
+
+
 def test_decide():
     d = cs.decide([0.7, 0.2, 0.55], [0.9, 0.45, 0.8], [0.5, 0.6])
     np.testing.assert_array_equal(d, [[1, 1], [-1, -1], [1, 0]])

@@ -16,7 +16,8 @@ answers that question with as few draws as the data allow, keeping CERTIFY's
    sequence (`update_sequence`).
 3. Per input and radius r (threshold ``t = Phi(r / sigma)``): *certified*
    when the lower sequence exceeds ``t``, *given up* when the upper sequence
-   falls below ``t``; the input stops when every radius asked for is decided
+   falls below ``t`` or when no later look could certify it even if every
+   remaining draw went to ``cAHat`` (`reachable_lower`); the input stops when every radius asked for is decided
    (`decide`), or at ``n_max`` (undecided radii are not certified).
 
 Confidence sequences (``scheme``):
@@ -274,16 +275,46 @@ def update_sequence(lower, upper, new_lower, new_upper):
     return np.maximum(lower, new_lower), np.minimum(upper, new_upper)
 
 
-def decide(lower, upper, thresholds):
+def reachable_lower(successes, look, looks, alpha, scheme="union",
+                    split="final_half"):
+    """The largest lower bound any later look could still give.
+
+    If every remaining draw went to ``cAHat``, look ``j >= look`` would see
+    ``S + n_j - n_look`` successes of ``n_j``; the lower bound is
+    increasing in the successes, so no future lower bound exceeds the
+    maximum over j of those bounds (``"union"``: every remaining look;
+    ``"mixture"``: the last look, where the all-success bound is largest).
+    A radius whose threshold is at or above it can never be certified:
+    giving it up now (curtailment) loses nothing, and giving up never
+    affects the guarantee. Without this, a radius beyond what ``n_max`` can
+    certify (e.g. ``Phi(r / sigma) > (alpha / 2) ** (1 / n_max)``) would
+    keep confident inputs sampling to ``n_max``.
+    """
+    s = np.asarray(successes, np.int64)
+    later = (range(look, len(looks)) if scheme == "union"
+             else [len(looks) - 1])
+    best = np.zeros(s.shape)
+    for j in later:
+        hypothetical = s + int(looks[j] - looks[look])
+        best = np.maximum(best, sequence_bounds(
+            hypothetical, j, looks, alpha, scheme, split)[0])
+    return best
+
+
+def decide(lower, upper, thresholds, reachable=None):
     """Per input and radius: ``CERTIFIED`` (1) if ``lower > t``, ``GIVEN_UP``
-    (-1) if ``upper < t``, else ``UNDECIDED`` (0). Shapes: ``lower, upper``
-    ``(N,)``, ``thresholds`` ``(R,)`` -> int8 ``(N, R)``."""
+    (-1) if ``upper < t`` or ``reachable <= t`` (`reachable_lower`), else
+    ``UNDECIDED`` (0). Shapes: ``lower, upper, reachable`` ``(N,)``,
+    ``thresholds`` ``(R,)`` -> int8 ``(N, R)``."""
     lower = np.asarray(lower, np.float64)[:, None]
     upper = np.asarray(upper, np.float64)[:, None]
     t = np.asarray(thresholds, np.float64)[None, :]
     out = np.zeros(np.broadcast_shapes(lower.shape, t.shape), np.int8)
     out[lower > t] = CERTIFIED
     out[upper < t] = GIVEN_UP
+    if reachable is not None:
+        reachable = np.asarray(reachable, np.float64)[:, None]
+        out[(reachable <= t) & (lower <= t)] = GIVEN_UP
     return out
 
 
@@ -329,6 +360,7 @@ def simulate_sequential(p, thresholds, n_max, alpha, rng,
         successes[idx] += rng.binomial(int(n_k - previous), p[idx])
         used[idx] = n_k
         previous = n_k
+        reach = None
         if look_alpha is not None:
             new_lo = np.asarray(clopper_pearson_lower(
                 successes[idx], int(n_k), look_alpha[k]), np.float64)
@@ -337,9 +369,11 @@ def simulate_sequential(p, thresholds, n_max, alpha, rng,
         else:
             new_lo, new_up = sequence_bounds(successes[idx], k, looks, alpha,
                                              scheme, split)
+            reach = reachable_lower(successes[idx], k, looks, alpha, scheme,
+                                    split)
         lower[idx], upper[idx] = update_sequence(lower[idx], upper[idx],
                                                  new_lo, new_up)
-        decision[idx] = decide(lower[idx], upper[idx], thresholds)
+        decision[idx] = decide(lower[idx], upper[idx], thresholds, reach)
         active[idx] = (decision[idx] == UNDECIDED).any(axis=1)
     decision[decision == UNDECIDED] = GIVEN_UP
     return {"decision": decision, "num_samples": used, "lower": lower,
@@ -456,7 +490,9 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
                                          scheme, split)
         lower[idx], upper[idx] = update_sequence(lower[idx], upper[idx],
                                                  new_lo, new_up)
-        decision[idx] = decide(lower[idx], upper[idx], thresholds)
+        reach = reachable_lower(successes[idx], k, looks, alpha, scheme,
+                                split)
+        decision[idx] = decide(lower[idx], upper[idx], thresholds, reach)
         active[idx] = (decision[idx] == UNDECIDED).any(axis=1)
         seconds[idx] += (time.perf_counter() - began) / idx.size
         if progbar is not None:

@@ -49,9 +49,11 @@ image are the point.
 ## How to run
 
 ```
-python benchmarks/certify_sequential.py            # ~25 min on 2 loaded cores
-python benchmarks/certify_sequential.py --smoke    # ~2 min: n = 2,000
-python benchmarks/certify_sequential.py --part simulate
+python benchmarks/certify_sequential.py            # 29 min, 2 loaded cores
+python benchmarks/certify_sequential.py --smoke    # ~3 min: n = 2,000
+python benchmarks/certify_sequential.py --part simulate          # ~3 min
+python benchmarks/certify_sequential.py --part models --n-max 10000 \
+    --images mnist=16,cifar10=6 --out benchmarks/results/certify_sequential_n10000.json
 ```
 
 The data folder is `--data-dir`, else `$KERASROBUST_DATA_DIR`, else

@@ -295,3 +295,38 @@ def test_bad_input_fails_before_sampling(kwargs, match):
     radius = args.pop("radius")
     with pytest.raises(ValueError, match=match):
         smoothed.certify_sequential(x, radius, **args)
+
+
+def test_one_look_is_fixed_n_certify_on_the_same_draws():
+    """With `first = n_max` there is one look with all of alpha: the rule
+    is CERTIFY, and with the same seed it sees certify's draws, so p_lower
+    is certify's Clopper-Pearson bound (scipy) on its own counts."""
+    sigma, r, alpha, n, t = 0.25, 0.1, 0.01, 1000, 0.5
+    x, _ = inputs_with_radius(np.linspace(0.05, 0.2, 12), t)
+    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=0)
+    fixed = smoothed.certify(x, n0=100, n=n, alpha=alpha, seed=5, verbose=0)
+    seq = smoothed.certify_sequential(x, r, n_max=n, alpha=alpha, n0=100,
+                                      first=n, seed=5, verbose=0)
+    np.testing.assert_array_equal(seq.counts_selection,
+                                  fixed.counts_selection)
+    cand = seq.candidate
+    n_a = fixed.counts_estimation[np.arange(len(x)), cand]
+    np.testing.assert_allclose(
+        seq.p_lower, np.where(n_a > 0, stats.beta.ppf(
+            alpha, np.maximum(n_a, 1), n - n_a + 1), 0.0), rtol=1e-9)
+    certified = (fixed.label != -1) & (fixed.radius > r)
+    np.testing.assert_array_equal(seq.label != -1, certified)
+
+
+def test_draws_do_not_depend_on_the_other_inputs():
+    """An input's result depends on the seed and its index only."""
+    t, sigma = 0.5, 0.25
+    x, _ = inputs_with_radius(np.linspace(0.0, 0.3, 8), t)
+    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=0)
+    whole = smoothed.certify_sequential(x, 0.1, n_max=3000, alpha=0.01,
+                                        seed=3, verbose=0)
+    part = smoothed.certify_sequential(x[2:5], 0.1, n_max=3000, alpha=0.01,
+                                       seed=3, indices=[2, 3, 4], verbose=0)
+    for name in ("label", "num_samples", "p_lower", "p_upper"):
+        np.testing.assert_array_equal(getattr(part, name),
+                                      getattr(whole, name)[2:5])

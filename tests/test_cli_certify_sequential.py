@@ -1,5 +1,7 @@
 """`kerasrobust certify --sequential`: the log with draws per image, errors."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from scipy import stats
 
 from kerasrobust.cli import main
 from kerasrobust.data import load_dataset
+from kerasrobust.smoothing import read_certify_tsv
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,57 @@ def test_sequential_log_closed_form(constant_model_path, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"{np.mean(y == 0):>8.3f}" in printed
     assert "mean estimation draws per image: 100.0" in printed
+    rows = read_certify_tsv(tmp_path / "seq.tsv")
+    assert [r["num_samples"] for r in rows] == [100] * 6
+    settings = json.loads((tmp_path / "seq.tsv.settings.json").read_text())
+    assert settings["sequential"] == {"radii": [0.25], "n_max": 1000}
+
+
+@pytest.fixture(scope="module")
+def random_model_path(tmp_path_factory):
+    """An untrained 10-class model: its votes depend on the noise."""
+    from helpers import tiny_base_model
+
+    path = tmp_path_factory.mktemp("model") / "random.keras"
+    tiny_base_model(input_shape=(8, 8, 1), num_classes=10, seed=0).save(path)
+    return path
+
+
+def test_sequential_resume_and_shards_give_one_run(random_model_path,
+                                                   tmp_path):
+    """A killed sequential run resumes from its log; two shards merge into
+    the same rows (per-image noise: an image's result depends only on the
+    seed and its index)."""
+    base = ["--sequential", "--radius", "0.05", "--radius", "0.1",
+            "--n-max", "1000"]
+    constant_model_path = random_model_path
+    whole = tmp_path / "whole"
+    assert main(args_for(constant_model_path, whole, *base)) == 0
+    full = (whole / "seq.tsv").read_text().splitlines()
+    # Kill after three rows, mid-line: resume completes it.
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "seq.tsv").write_text("\n".join(full[:4]) + "\n" + full[4][:7])
+    (cut / "seq.tsv.settings.json").write_text(
+        (whole / "seq.tsv.settings.json").read_text())
+    assert main(args_for(constant_model_path, cut, *base, "--resume")) == 0
+    strip = lambda lines: [l.split("\t")[:5] + l.split("\t")[6:]  # noqa
+                           for l in lines]
+    assert strip((cut / "seq.tsv").read_text().splitlines()) == strip(full)
+    shards = []
+    for i in (1, 2):
+        out = tmp_path / f"shard{i}"
+        assert main(args_for(constant_model_path, out, *base, "--shard",
+                             f"{i}/2")) == 0
+        shards += read_certify_tsv(out / "seq.tsv")
+    merged = sorted(shards, key=lambda r: r["idx"])
+    expect = read_certify_tsv(whole / "seq.tsv")
+    for a, b in zip(merged, expect):
+        a.pop("time"), b.pop("time")
+    assert merged == expect
+    # The noise matters here: not every image used the same draws.
+    assert len({r["num_samples"] for r in expect}) > 1 or len(
+        {round(r["p_lower"], 12) for r in expect}) > 1
 
 
 @pytest.mark.parametrize("extra,message", [

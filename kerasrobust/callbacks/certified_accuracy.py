@@ -129,9 +129,9 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         smoothed = SmoothedClassifier(
             base, base.output_shape[-1], sigma, seed=self.seed,
             sampling_precision=self.sampling_precision)
-        # Spread over the replicas of the strategy the model lives in.
         if self.sequential:
             return self._evaluate_sequential(smoothed)
+        # Spread over the replicas of the strategy the model lives in.
         result = smoothed.certify(self.x, self.n0, self.n, self.alpha,
                                   batch_size=self.batch_size,
                                   method=self.method, verbose=0)

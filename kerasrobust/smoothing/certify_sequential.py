@@ -93,6 +93,7 @@ import numpy as np
 from scipy import special
 
 from kerasrobust._validation import check_choice, check_number
+from kerasrobust.smoothing import _sampling
 from kerasrobust.smoothing.bounds import (
     clopper_pearson_lower,
     clopper_pearson_upper,
@@ -441,7 +442,8 @@ class SequentialCertifyResult:
 def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
                        n0=100, batch_size=1000, first=DEFAULT_FIRST,
                        growth=DEFAULT_GROWTH, scheme="union",
-                       split="final_half", verbose=0):
+                       split="final_half", verbose=0, indices=None,
+                       seed=None):
     """Sequential CERTIFY of `smoothed` (a `SmoothedClassifier`) at `radius`.
 
     See the module docstring for the algorithm and its guarantee: with
@@ -450,6 +452,13 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
     at x and is constant on the L2 ball of radius r around x (for one input;
     each input is its own test, as in CERTIFY). `verbose`: a progress bar
     over the decided inputs (1) or none (0).
+
+    Noise: the selection and estimation draws of an input are the streams
+    `certify` uses for the same `seed` and index (`indices`), and block k
+    takes the estimation draws `[n_{k-1}, n_k)` of that stream. So with the
+    same `seed` the sequential run sees exactly the first `num_samples`
+    estimation draws fixed-n `certify` would see (a paired comparison), and
+    an input's result does not depend on the other inputs of the call.
     """
     (radii, scalar, n_max, alpha, n0, batch_size, first,
      growth) = check_arguments(radius, n_max, alpha, n0, batch_size, first,
@@ -458,6 +467,10 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
         raise ValueError(f"`verbose` must be 0 or 1, got {verbose!r}.")
     x = smoothed._check_inputs(x)
     num_inputs = len(x)
+    indices = smoothed._check_indices(indices, num_inputs)
+    seed = smoothed._seed_tensor(seed)
+    selection_seed = _sampling.stream_seed(seed, _sampling.SELECTION)
+    estimation_seed = _sampling.stream_seed(seed, _sampling.ESTIMATION)
     progbar = (keras.utils.Progbar(num_inputs, unit_name="input")
                if verbose else None)
     thresholds = thresholds_for(radii, smoothed.sigma)
@@ -465,7 +478,8 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
     seconds = np.zeros(num_inputs)
 
     began = time.perf_counter()
-    counts_selection = smoothed.sample_counts(x, n0, batch_size)
+    counts_selection = smoothed.sample_counts(
+        x, n0, batch_size, indices=indices, seed=selection_seed)
     seconds += (time.perf_counter() - began) / num_inputs
     candidate = np.argmax(counts_selection, axis=1).astype(np.int64)
 
@@ -481,8 +495,9 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
         if idx.size == 0:
             break
         began = time.perf_counter()
-        counts = smoothed.sample_counts(x[idx], int(n_k - previous),
-                                        batch_size)
+        counts = smoothed.sample_counts(
+            x[idx], int(n_k - previous), batch_size, start=int(previous),
+            indices=indices[idx], seed=estimation_seed)
         successes[idx] += counts[np.arange(idx.size), candidate[idx]]
         used[idx] = n_k
         previous = n_k

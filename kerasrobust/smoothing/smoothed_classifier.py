@@ -684,7 +684,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     def certify_sequential(self, x, radius, *, n_max=100_000, alpha=0.001,
                            n0=100, batch_size=DEFAULT_BATCH_SIZE, first=100,
                            growth=2.0, scheme="union", split="final_half",
-                           verbose="auto"):
+                           verbose="auto", indices=None, seed=None):
         """Sequential CERTIFY: is g certified at `radius` around each input?
 
         Selection as CERTIFY (`n0` draws, top class `cAHat`), then
@@ -713,6 +713,10 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 looks) or "mixture" (beta-binomial mixture martingale).
             split: how "union" splits alpha: "final_half", "uniform", "pi2".
             verbose: progress bar: 1, 0 or "auto" (from 10 inputs).
+            indices, seed: each input's index in the certified set and the
+                seed of the call, as in `certify`: with the same seed, the
+                sequential run uses the first `num_samples` of the
+                estimation draws `certify` would use.
 
         Returns:
             A `SequentialCertifyResult`: `label` (`cAHat` where certified,
@@ -731,7 +735,8 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         return sequential.certify_sequential(
             self, x, radius, n_max=n_max, alpha=alpha, n0=n0,
             batch_size=batch_size, first=first, growth=growth,
-            scheme=scheme, split=split, verbose=verbose)
+            scheme=scheme, split=split, verbose=verbose, indices=indices,
+            seed=seed)
 
 def _variables_strategy(model):
     """The `tf.distribute` strategy `model`'s variables were created in."""

@@ -80,3 +80,65 @@ def _shard_layout(ctx, local_size):
     replica's rows start in the global batch."""
     sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
     return sizes, tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
+
+
+# --------------------------------------------------------------------------
+# Workarounds for Keras 3 bugs under MultiWorkerMirroredStrategy. Both are
+# used only by `RobustTrainer`; remove them when Keras fixes the bugs (the
+# tests in tests/test_multi_worker.py say when).
+
+
+def is_multi_worker(strategy=None):
+    """Whether `strategy` (default: the current one) is a
+    `MultiWorkerMirroredStrategy` spanning several workers."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def symbolic_batch(epoch_iterator):
+    """One replica's batch *specification* of a Keras epoch iterator.
+
+    Keras' `_maybe_symbolic_build` draws the first batch of the distributed
+    dataset to learn its shapes and dtypes and reduces it over the replicas,
+    which fails multi-worker (keras-team/keras#20585) and, because it opens
+    an iterator, shifts a reshuffling `tf.data` pipeline by one epoch. Its
+    `_symbolic_build` only reads `.shape` and `.dtype`, which the dataset's
+    `element_spec` gives without reading data.
+    """
+    dataset = getattr(epoch_iterator, "_distributed_dataset", None)
+    if dataset is None:
+        return None
+    # A `PerReplicaSpec` is one leaf for `tf.nest`.
+    return tf.nest.map_structure(_local_spec, dataset.element_spec)
+
+
+def _local_spec(spec):
+    values = getattr(spec, "_value_specs", None)
+    return values[0] if values else spec
+
+
+def local_batch(data_batch):
+    """The first local replica's part of a (possibly distributed) batch."""
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return tf.distribute.get_strategy().experimental_local_results(
+                value)[0]
+        return value
+    return tf.nest.map_structure(local, data_batch)
+
+
+def reducible_logs(logs):
+    """Makes a step's scalar logs reducible multi-worker.
+
+    Keras' `reduce_per_replica` reduces logs multi-worker with
+    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars (the logs
+    are scalars). A shape-(1,) log reduced that way is the mean over the
+    replicas, a scalar again; metric results are identical on every
+    replica, so it is their common value. Other strategies get the logs
+    unchanged.
+    """
+    if not is_multi_worker():
+        return logs
+    return tf.nest.map_structure(
+        lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, logs)

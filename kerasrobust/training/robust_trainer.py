@@ -11,8 +11,11 @@ from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust._validation import model_num_classes
 from kerasrobust._validation import model_output_shape
+from kerasrobust.training._distribute import local_batch
 from kerasrobust.training._distribute import num_replicas
+from kerasrobust.training._distribute import reducible_logs
 from kerasrobust.training._distribute import shard_weight
+from kerasrobust.training._distribute import symbolic_batch
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
@@ -215,8 +218,30 @@ class RobustTrainer(SavesSeedState, keras.Model):
                 for g, w in zip(gradients, weights)
             ]
         self.optimizer.apply_gradients(zip(gradients, weights))
-        return self.compute_metrics(x, y, self.metrics_logits(logits),
-                                    sample_weight=sample_weight)
+        return reducible_logs(self.compute_metrics(
+            x, y, self.metrics_logits(logits), sample_weight=sample_weight))
+
+    def test_step(self, data):
+        return reducible_logs(super().test_step(data))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Workaround for keras-team/keras#20585
+        # (https://github.com/keras-team/keras/issues/20585): Keras reads
+        # the first distributed batch and reduces it over the replicas,
+        # which fails under MultiWorkerMirroredStrategy ("Attempt to
+        # convert a value (PerReplica...)") and opens an extra iterator
+        # that shifts a reshuffling tf.data pipeline by one epoch. The
+        # build needs only shapes and dtypes: take them from the dataset's
+        # element_spec (one replica's), or one replica's part of a batch.
+        if self._distribute_strategy is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        if data_batch is None and iterator is not None:
+            data_batch = symbolic_batch(iterator)
+            if data_batch is not None:
+                iterator = None
+        elif data_batch is not None:
+            data_batch = local_batch(data_batch)
+        return super()._maybe_symbolic_build(iterator, data_batch)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         if isinstance(x, np.ndarray):

@@ -142,3 +142,18 @@ def reducible_logs(logs):
         return logs
     return tf.nest.map_structure(
         lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, logs)
+
+
+def is_chief(strategy=None):
+    """Whether this process writes shared files: always outside a
+    multi-worker strategy; multi-worker, task "chief", or worker 0 when the
+    cluster has no chief (TensorFlow's convention)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if not is_multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief

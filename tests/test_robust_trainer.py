@@ -107,3 +107,37 @@ def test_label_count_mismatch():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match=r"8 images but `y` has 7 labels"):
         model.fit(x, y[:7], verbose=0)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_bad_dataset_batches_fail_with_and_without_xla(jit_compile):
+    """XLA drops in-graph asserts; the checks run in the input pipeline."""
+    x, y = tiny_data(n=8)
+    bad_x = x.copy()
+    bad_x[6, 1, 1, 0] = np.nan
+    bad_y = y.copy()
+    bad_y[2] = 12
+    cases = [((bad_x, y), r"NaN or inf"),
+             ((x, bad_y), r"class ids in \[0, 3\)")]
+    for (xs, ys), message in cases:
+        model = ERM(tiny_base_model())
+        model.compile(optimizer="sgd", jit_compile=jit_compile)
+        before = model.base_model.get_weights()
+        dataset = tf.data.Dataset.from_tensor_slices((xs, ys)).batch(8)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            model.fit(dataset, verbose=0)
+        for a, b in zip(before, model.base_model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_unchecked_input_type_refused_under_xla():
+    x, y = tiny_data(n=8)
+
+    def batches():
+        while True:
+            yield x, y
+
+    model = ERM(tiny_base_model())
+    model.compile(optimizer="sgd", jit_compile=True)
+    with pytest.raises(ValueError, match="cannot check inputs of type"):
+        model.fit(batches(), steps_per_epoch=1, verbose=0)

@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasrobust._validation import check_number
 from kerasrobust.training.mixing import MixingTrainer
+from kerasrobust.training.mixing import sample_beta
 
 
 def beta_params(mode, concentration):
@@ -125,9 +126,8 @@ class ALPS(MixingTrainer):
         self.beta_concentration = float(beta_concentration)
 
     def sample_lambda(self, shape):
-        return keras.random.beta(
-            shape, self.beta_a, self.beta_b, seed=self.seed_generator
-        )
+        return sample_beta(shape, self.beta_a, self.beta_b,
+                           self.seed_generator)
 
     def mixed_targets(self, targets, partner_targets, lam):
         # ALPS keeps the anchor's label (eq. 12: Y^ = y + Delta).

@@ -4,6 +4,7 @@ import keras
 
 from kerasrobust._validation import check_number
 from kerasrobust.training.mixing import MixingTrainer
+from kerasrobust.training.mixing import sample_beta
 from kerasrobust.training.mixing import mix
 
 
@@ -36,9 +37,8 @@ class MixUp(MixingTrainer):
         self.alpha = check_number("alpha", alpha, low=0, low_open=True)
 
     def sample_lambda(self, shape):
-        return keras.random.beta(
-            shape, self.alpha, self.alpha, seed=self.seed_generator
-        )
+        return sample_beta(shape, self.alpha, self.alpha,
+                           self.seed_generator)
 
     def mixed_targets(self, targets, partner_targets, lam):
         return mix(targets, partner_targets, lam)

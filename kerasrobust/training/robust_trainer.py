@@ -65,7 +65,10 @@ class RobustTrainer(SavesSeedState, keras.Model):
         seed: integer seed of the method's random draws
             (`keras.random.SeedGenerator`); `None` draws one at random.
         check_inputs: when True every training batch is checked for
-            non-finite pixels and out-of-range labels inside the graph.
+            non-finite pixels and out-of-range labels before the step runs
+            (NumPy arrays on the host, `tf.data` pipelines in a `map`),
+            so the checks also hold under XLA, which drops in-graph
+            assertions.
         **kwargs: forwarded to `keras.Model` (e.g. `name`).
     """
 
@@ -189,7 +192,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if self.check_inputs:
+        if self.check_inputs and getattr(self, "_check_in_step", True):
             x = self._assert_valid_batch(x, y)
         targets = self.as_targets(y)
         x_train, targets = self.vicinal_batch(x, targets)
@@ -244,9 +247,35 @@ class RobustTrainer(SavesSeedState, keras.Model):
         return super()._maybe_symbolic_build(iterator, data_batch)
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        if isinstance(x, np.ndarray):
-            self.validate_arrays(x, y)
+        # Input checks run outside the (possibly XLA-compiled) train step,
+        # where `tf.debugging` asserts would be dropped silently: NumPy
+        # arrays on the host, `tf.data` pipelines in a `map` (tf.data
+        # functions are never XLA-compiled). Other inputs are checked in
+        # the step, which only works without XLA.
+        self._check_in_step = False
+        if self.check_inputs:
+            if isinstance(x, np.ndarray):
+                self.validate_arrays(x, y)
+            elif isinstance(x, tf.data.Dataset):
+                x = x.map(self._checked_element)
+            elif self.jit_compile:
+                raise ValueError(
+                    f"{type(self).__name__} cannot check inputs of type "
+                    f"{type(x).__name__} under XLA (jit_compile=True drops "
+                    "in-graph checks): pass NumPy arrays or a "
+                    "tf.data.Dataset, compile with jit_compile=False, or "
+                    "build the wrapper with check_inputs=False.")
+            else:
+                self._check_in_step = True
         return super().fit(x, y, *args, **kwargs)
+
+    def _checked_element(self, *element):
+        """`tf.data` map function: the element, after the batch checks."""
+        data = element if len(element) > 1 else element[0]
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.control_dependencies(self._input_checks(x, y)):
+            element = tf.nest.map_structure(tf.identity, element)
+        return element if len(element) > 1 else element[0]
 
     def get_config(self):
         config = super().get_config()
@@ -341,6 +370,11 @@ class RobustTrainer(SavesSeedState, keras.Model):
             )
 
     def _assert_valid_batch(self, x, y):
+        with tf.control_dependencies(self._input_checks(x, y)):
+            return tf.identity(x)
+
+    def _input_checks(self, x, y):
+        """Graph assertions: finite pixels, labels in [0, num_classes)."""
         checks = [
             tf.debugging.assert_all_finite(
                 x, "Images `x` contain NaN or inf; images must be finite."
@@ -360,8 +394,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
                     message=message,
                 ),
             ]
-        with tf.control_dependencies(checks):
-            return tf.identity(x)
+        return checks
 
 
 def _infer_num_classes(base_model):

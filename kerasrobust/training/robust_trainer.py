@@ -197,7 +197,9 @@ class RobustTrainer(SavesSeedState, keras.Model):
         targets = self.as_targets(y)
         x_train, targets = self.vicinal_batch(x, targets)
         with tf.GradientTape() as tape:
-            logits = self(x_train, training=True)
+            # Under a mixed-precision policy the forward pass runs in
+            # float16/bfloat16; targets, losses and metrics stay float32.
+            logits = ops.cast(self(x_train, training=True), "float32")
             targets = ops.stop_gradient(self.vicinal_targets(logits, targets))
             loss = self.vicinal_loss(logits, targets, sample_weight)
             # The loss is divided by the number of replicas (so that
@@ -214,10 +216,13 @@ class RobustTrainer(SavesSeedState, keras.Model):
         gradients = tape.gradient(scaled_loss, weights)
         if self.weight_decay:
             # Coupled L2 decay is per replica: the gradients are all-reduced
-            # with SUM, so each replica adds its share.
-            share = self.weight_decay / num_replicas()
+            # with SUM, so each replica adds its share. The gradients are
+            # those of the scaled loss (mixed_float16's LossScaleOptimizer
+            # unscales them), so the decay term is scaled alike.
+            share = self.weight_decay / num_replicas() * (
+                self.optimizer.scale_loss(ops.ones((), "float32")))
             gradients = [
-                g if g is None else g + share * ops.cast(w, g.dtype)
+                g if g is None else g + ops.cast(share * w, g.dtype)
                 for g, w in zip(gradients, weights)
             ]
         self.optimizer.apply_gradients(zip(gradients, weights))
@@ -310,7 +315,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
         y = ops.convert_to_tensor(y)
         rank = len(y.shape)
         if rank == 2 and y.shape[-1] == self.num_classes:
-            return ops.cast(y, self.compute_dtype)
+            return ops.cast(y, "float32")
         if rank == 2 and y.shape[-1] == 1:
             y = ops.squeeze(y, axis=-1)
         elif rank != 1:
@@ -319,7 +324,8 @@ class RobustTrainer(SavesSeedState, keras.Model):
                 f"(batch, 1), or vectors of shape (batch, {self.num_classes})"
                 f"; got shape {tuple(y.shape)}."
             )
-        return ops.one_hot(ops.cast(y, "int32"), self.num_classes)
+        return ops.one_hot(ops.cast(y, "int32"), self.num_classes,
+                           dtype="float32")
 
     def validate_arrays(self, x, y=None):
         """Checks NumPy training arrays before any step runs.

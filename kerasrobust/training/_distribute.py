@@ -64,15 +64,23 @@ def shard_weight(local_size):
     return local_size * ctx.num_replicas_in_sync / global_size
 
 
-def global_rows(local_size):
-    """`(global_size, local_index)` of this replica's rows in the global
-    batch, without gathering the data itself."""
+def row_layout(local_size):
+    """`(global_size, offset)`: the global batch size and the position of
+    this replica's first row in it, without gathering the data itself."""
     local_size = tf.convert_to_tensor(local_size)
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
-        return local_size, tf.range(local_size)
+        return local_size, tf.zeros_like(local_size)
     sizes, offset = _shard_layout(ctx, local_size)
-    return tf.reduce_sum(sizes), offset + tf.range(local_size)
+    return tf.reduce_sum(sizes), offset
+
+
+def replica_id():
+    """This replica's index in the sync group (0 outside a strategy)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return tf.constant(0, tf.int32)
+    return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
 
 
 def _shard_layout(ctx, local_size):

@@ -6,9 +6,12 @@ from keras import ops
 
 from kerasrobust._validation import check_choice
 from kerasrobust.training._distribute import global_batch
+from kerasrobust.training._distribute import replica_id
+from kerasrobust.training._distribute import row_layout
 from kerasrobust.training.robust_trainer import RobustTrainer
 
 LAMBDA_SAMPLING = ("sample", "batch")
+PARTNERS = ("global", "replica")
 
 
 def mix(s, s_partner, lam):
@@ -65,14 +68,25 @@ class MixingTrainer(RobustTrainer):
         lambda_sampling: "sample" draws one coefficient per sample (ALPS
             eq. 18, lambda_ij), "batch" one per mini-batch (Zhang et al.'s
             MixUp code).
+        partners: where partners come from under a `tf.distribute`
+            strategy. "global" (default): from the whole global batch, as
+            on one device (results do not depend on the number of
+            replicas; each step all-gathers the batch onto every replica).
+            "replica": from the replica's own batch, with its own
+            permutation (the practice of large-batch MixUp training: no
+            gather, per-replica cost independent of the replica count, but
+            results depend on how the batch is split). Identical without a
+            strategy.
         **kwargs: `RobustTrainer` arguments.
     """
 
-    def __init__(self, base_model, lambda_sampling="sample", **kwargs):
+    def __init__(self, base_model, lambda_sampling="sample",
+                 partners="global", **kwargs):
         super().__init__(base_model, **kwargs)
         self.lambda_sampling = check_choice(
             "lambda_sampling", lambda_sampling, LAMBDA_SAMPLING
         )
+        self.partners = check_choice("partners", partners, PARTNERS)
 
     def sample_lambda(self, shape):
         raise NotImplementedError
@@ -93,6 +107,8 @@ class MixingTrainer(RobustTrainer):
         return self.sample_lambda(shape), perm
 
     def vicinal_batch(self, x, targets):
+        if self.partners == "replica":
+            return self._replica_vicinal_batch(x, targets)
         (x_all, targets_all), local = global_batch(x, targets)
         lam, perm = self.draw_mixing(ops.shape(x_all)[0])
         partner = ops.take(perm, local)
@@ -102,7 +118,28 @@ class MixingTrainer(RobustTrainer):
         partner_targets = ops.take(targets_all, partner, axis=0)
         return x_mixed, self.mixed_targets(targets, partner_targets, lam)
 
+    def _replica_vicinal_batch(self, x, targets):
+        """Partners from this replica's batch: a permutation of its rows
+        from the step seed with the replica id folded in; the lambdas are
+        those of the global mode at this replica's rows (drawn for the
+        global batch: one number per row, no images gathered)."""
+        local_size = ops.shape(x)[0]
+        seed = tf.random.experimental.stateless_fold_in(
+            tf.cast(self.seed_generator.next(), tf.int64), replica_id())
+        perm = tf.argsort(tf.random.stateless_uniform(
+            tf.reshape(local_size, [1]), seed=seed))
+        if self.lambda_sampling == "sample":
+            global_size, first = row_layout(local_size)
+            lam = self.sample_lambda((global_size,))
+            lam = lam[first:first + local_size]
+        else:
+            lam = self.sample_lambda(())
+        x_mixed = mix(x, ops.take(x, perm, axis=0), lam)
+        partner_targets = ops.take(targets, perm, axis=0)
+        return x_mixed, self.mixed_targets(targets, partner_targets, lam)
+
     def get_config(self):
         config = super().get_config()
         config["lambda_sampling"] = self.lambda_sampling
+        config["partners"] = self.partners
         return config

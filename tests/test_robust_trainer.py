@@ -208,3 +208,35 @@ def test_weight_decay_under_loss_scaling():
     # An unscaled decay term would be 32768 times too small (error 1.7e-3).
     for a, b, w in zip(steps[wd], steps[0.0], w0):
         np.testing.assert_allclose(a - b, -lr * wd * w, atol=1.5e-4)
+
+
+def test_shuffled_pipeline_trains_like_one_device_under_a_strategy():
+    """Keras' symbolic build used to open an extra iterator under a
+    strategy, so a reshuffling pipeline started at its second shuffle."""
+    from kerasrobust.data import make_dataset
+    from kerasrobust.training import ALPS
+
+    from helpers import mirrored_strategy
+
+    x, y = tiny_data(n=24)
+    weights = []
+    for strategy in (None, mirrored_strategy()):
+        ds = make_dataset(x, y, 8, training=True, augmentation="crop",
+                          crop_padding=1, seed=3)
+        scope = strategy.scope() if strategy else _policy("float32")
+        with scope:
+            model = ALPS(tiny_base_model(), seed=1)
+            model.compile(optimizer=keras.optimizers.SGD(0.1))
+        model.fit(ds, epochs=2, verbose=0)
+        weights.append(model.base_model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_pipeline_shards_by_data():
+    from kerasrobust.data import make_dataset
+
+    x, y = tiny_data(n=8)
+    ds = make_dataset(x, y, 4, training=True)
+    assert (ds.options().experimental_distribute.auto_shard_policy
+            == tf.data.experimental.AutoShardPolicy.DATA)

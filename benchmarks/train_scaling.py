@@ -171,8 +171,10 @@ def main(argv=None):
     start = time.time()
     load_before = load_average()
     rows = []
-    for replicas in (int(r) for r in args.replicas):
-        for method, partners in CONFIGS:
+    # Each configuration on every replica count back to back, so that the
+    # rows compared with each other ran close in time (shared machine).
+    for method, partners in CONFIGS:
+        for replicas in (int(r) for r in args.replicas):
             config = dict(method=method, partners=partners,
                           replicas=replicas, batch_size=args.batch_size,
                           num_noise=args.num_noise, steps=args.steps,
@@ -188,6 +190,12 @@ def main(argv=None):
             row = json.loads(lines[-1][len("RESULT "):])
             rows.append(row)
             print(_format(row), flush=True)
+            _write(args, argv, rows, start, load_before)  # partial results
+    _write(args, argv, rows, start, load_before, done=True)
+    return 0
+
+
+def _write(args, argv, rows, start, load_before, done=False):
     results = {
         "command": " ".join(shlex.quote(a) for a in [
             "python", "benchmarks/train_scaling.py", *(argv or sys.argv[1:])]),
@@ -195,14 +203,15 @@ def main(argv=None):
         "load_average_before": load_before,
         "load_average_after": load_average(),
         "wall_seconds": round(time.time() - start, 1),
+        "complete": done,
         "rows": rows,
     }
     from kerasrobust._io import atomic_write_json
 
     atomic_write_json(args.output, results)
-    print(f"wrote {args.output} ({results['wall_seconds']} s; load "
-          f"{load_before} -> {results['load_average_after']})")
-    return 0
+    if done:
+        print(f"wrote {args.output} ({results['wall_seconds']} s; load "
+              f"{load_before} -> {results['load_average_after']})")
 
 
 def _format(row):

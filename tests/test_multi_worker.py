@@ -9,6 +9,7 @@ scalar logs); when Keras fixes them, the canary fails and says to remove the
 workarounds in `RobustTrainer`.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 import multi_worker_job as job
+from kerasrobust.callbacks import ResumableCheckpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,3 +101,41 @@ def test_keras_still_has_the_worked_around_bugs(worker_results):
     assert reduce_bug, (
         "Keras now reduces scalar logs multi-worker: remove "
         "`reducible_logs` from RobustTrainer.train_step/test_step.")
+
+
+def test_train_cli_multiworker(tmp_path):
+    """`kerasrobust train --distribute multiworker` as the README runs it:
+    two processes, the chief writes the outputs, the other nothing."""
+    ports = free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    out = tmp_path / "run"
+    base_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+                    PYTHONPATH=str(ROOT))
+    procs = []
+    for index in range(2):
+        env = dict(base_env, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "kerasrobust", "train", "--distribute",
+             "multiworker", "--epochs", "1", "--limit-train", "64",
+             "--batch-size", "32", "--verbose", "0", "--out-dir", str(out)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True))
+    logs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, log in zip(procs, logs):
+        assert p.returncode == 0, log[-3000:]
+    assert "the chief worker writes the outputs" in logs[1]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["machine"]["replicas"] == 2
+    assert ResumableCheckpoint.read_state(out / "checkpoint")[0] == 1
+
+
+def test_train_cli_multiworker_needs_tf_config(monkeypatch, capsys):
+    from kerasrobust.cli import main
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert main(["train", "--distribute", "multiworker", "--epochs", "1"]) == 2
+    assert "TF_CONFIG" in capsys.readouterr().err
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    assert main(["train", "--distribute", "multiworker", "--epochs", "1"]) == 2
+    assert "TF_CONFIG must be JSON" in capsys.readouterr().err

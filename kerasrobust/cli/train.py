@@ -162,6 +162,9 @@ def run(args):
     from kerasrobust.training._distribute import is_chief
 
     start = time.time()
+    # First: MultiWorkerMirroredStrategy must be created before TensorFlow
+    # runs any op.
+    strategy = distribute_strategy(args.distribute, tf)
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"{args.method}_{args.model}_{args.dataset}"))
     ckpt_dir = out_dir / "checkpoint"
@@ -183,7 +186,6 @@ def run(args):
         x_train, y_train = x_train[keep], y_train[keep]
     mean, std = channel_stats(x_train)
 
-    strategy = distribute_strategy(args.distribute, tf)
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     with strategy.scope(), dtype_policy(args.mixed_precision):
         base = get_model(

@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 
 from kerasrobust._io import atomic_path
-from kerasrobust.training._distribute import is_chief
+from kerasrobust.training import is_chief
 
 _MODEL_FILE = "last.keras"
 # The training state travels inside the .keras archive (an extra member

@@ -159,7 +159,7 @@ def run(args):
     from kerasrobust.models import get_model
     from kerasrobust.training import make_trainer
     from kerasrobust.training import paper_optimizer
-    from kerasrobust.training._distribute import is_chief
+    from kerasrobust.training import is_chief
 
     start = time.time()
     # First: MultiWorkerMirroredStrategy must be created before TensorFlow

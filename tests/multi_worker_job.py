@@ -1,9 +1,10 @@
 """One worker of the two-process tests (tests/test_multi_worker.py).
 
-Run as `python multi_worker_job.py INDEX PORT0,PORT1 OUT.npz`: it joins a
-two-worker `MultiWorkerMirroredStrategy` on 127.0.0.1 through `TF_CONFIG`,
-trains every method on the same global batches and saves each method's
-weights. `train_methods(None)` runs the same jobs in one process without a
+Run as `python multi_worker_job.py INDEX PORT0,PORT1 OUT.npz [CKPT_DIR]`:
+it joins a two-worker `MultiWorkerMirroredStrategy` on 127.0.0.1 through
+`TF_CONFIG`, trains every method on the same global batches and saves each
+method's weights; with CKPT_DIR it also interrupts and resumes a run with a
+`ResumableCheckpoint` there. `train_methods(None)` runs the same jobs in one process without a
 strategy, the reference the workers are compared with.
 """
 
@@ -86,6 +87,43 @@ def train_on_pipeline(strategy, epochs=2):
     return model.base_model.get_weights()
 
 
+def interrupted_and_resumed(strategy, directory, epochs=3, stop_at=2):
+    """ALPS with a ResumableCheckpoint, interrupted at the start of epoch
+    `stop_at`, then resumed by a new model; returns its final weights (and
+    the epoch it resumed from)."""
+    import contextlib
+
+    import keras
+
+    from kerasrobust.callbacks import ResumableCheckpoint
+    from kerasrobust.training import ALPS
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == stop_at:
+                raise KeyboardInterrupt
+
+    x, y = data()
+
+    def new_model():
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            model = ALPS(base_model(), seed=1, weight_decay=1e-3)
+            model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+        return model
+
+    fit = dict(batch_size=GLOBAL_BATCH, shuffle=False, verbose=0)
+    try:
+        new_model().fit(x, y, epochs=epochs, callbacks=[
+            ResumableCheckpoint(directory), Interrupt()], **fit)
+    except KeyboardInterrupt:
+        pass
+    ckpt = ResumableCheckpoint(directory)
+    model, initial_epoch, _ = ckpt.restore_or(new_model())
+    model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
+              callbacks=[ckpt], **fit)
+    return model.base_model.get_weights(), initial_epoch
+
+
 def keras_bugs_present(strategy):
     """Whether plain Keras still fails multi-worker: `(build, reduce)`."""
     import keras
@@ -115,7 +153,7 @@ def keras_bugs_present(strategy):
     return np.array([build_bug, reduce_bug])
 
 
-def main(index, ports, out):
+def main(index, ports, out, checkpoint_dir=None):
     os.environ["TF_CONFIG"] = json.dumps({
         "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
         "task": {"type": "worker", "index": index},
@@ -126,6 +164,10 @@ def main(index, ports, out):
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     results = train_methods(strategy)
     results["keras_bugs"] = keras_bugs_present(strategy)
+    if checkpoint_dir:
+        results["alps/resumed"], resumed_from = interrupted_and_resumed(
+            strategy, checkpoint_dir)
+        results["resumed_from"] = np.array(resumed_from)
     arrays = {}
     for key, value in results.items():
         if isinstance(value, list):
@@ -138,4 +180,5 @@ def main(index, ports, out):
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    main(int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3])
+    main(int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3],
+         *sys.argv[4:5])

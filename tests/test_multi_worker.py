@@ -67,8 +67,9 @@ def run_workers(script_args, tmp_path, timeout=600):
 def worker_results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("multi_worker")
     script = str(ROOT / "tests" / "multi_worker_job.py")
+    ckpt = tmp / "checkpoint"
     return run_workers(lambda i, ports, out: [script, str(i), ports,
-                                              str(out)], tmp)
+                                              str(out), str(ckpt)], tmp)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +140,24 @@ def test_train_cli_multiworker_needs_tf_config(monkeypatch, capsys):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     assert main(["train", "--distribute", "multiworker", "--epochs", "1"]) == 2
     assert "TF_CONFIG must be JSON" in capsys.readouterr().err
+
+
+def test_interrupted_multi_worker_run_resumes_to_the_same_weights(
+        worker_results, tmp_path):
+    """Both workers stop at epoch 2, restore from the chief's checkpoint
+    (the only one written) and finish: the weights equal an uninterrupted
+    single-process run of 3 epochs."""
+    import keras
+
+    from kerasrobust.training import ALPS
+
+    x, y = job.data()
+    straight = ALPS(job.base_model(), seed=1, weight_decay=1e-3)
+    straight.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    straight.fit(x, y, batch_size=job.GLOBAL_BATCH, epochs=3, shuffle=False,
+                 verbose=0)
+    for w in worker_results:
+        assert int(w["resumed_from"]) == 2
+        for i, expected in enumerate(straight.base_model.get_weights()):
+            np.testing.assert_allclose(w[f"alps/resumed/{i}"], expected,
+                                       atol=1e-4)

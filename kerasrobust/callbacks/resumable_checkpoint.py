@@ -5,6 +5,7 @@ import zipfile
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from kerasrobust._io import atomic_path
 from kerasrobust.training import is_chief
@@ -138,8 +139,14 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         resumes under it even when `restore_or` is called outside the
         `with strategy.scope():` block.
         """
-        if is_chief(model.distribute_strategy):
+        strategy = model.distribute_strategy
+        if is_chief(strategy):
             self.remove_temporary_files(self.directory)
+        if strategy.extended._in_multi_worker_mode():
+            # Every worker waits here until all arrive, so none reads the
+            # chief's file while the chief is still writing it.
+            strategy.reduce("SUM", strategy.run(
+                tf.function(lambda: tf.constant(1.0))), axis=None)
         if not self.exists(self.directory):
             return model, 0, {}
         with model.distribute_strategy.scope():

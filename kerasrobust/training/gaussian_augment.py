@@ -4,9 +4,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerasrobust._validation import check_number
 from kerasrobust.training._distribute import row_layout
+from kerasrobust.training.hyperparameters import GAUSSIAN_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.robust_trainer import RobustTrainer
+
+_DEFAULT = defaults(GAUSSIAN_HYPERPARAMETERS)
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
@@ -42,11 +45,12 @@ class GaussianAugment(RobustTrainer):
     ```
     """
 
-    def __init__(self, base_model, sigma=0.25, num_noise=1, **kwargs):
+    HYPERPARAMETERS = GAUSSIAN_HYPERPARAMETERS
+
+    def __init__(self, base_model, sigma=_DEFAULT["sigma"],
+                 num_noise=_DEFAULT["num_noise"], **kwargs):
         super().__init__(base_model, **kwargs)
-        self.sigma = check_number("sigma", sigma, low=0, low_open=True)
-        self.num_noise = check_number("num_noise", num_noise, low=1,
-                                      integer=True)
+        self.set_hyperparameters(sigma=sigma, num_noise=num_noise)
 
     def draw_noise(self, x):
         """Noise of shape (num_noise, batch, ...) for this replica's rows.
@@ -57,8 +61,9 @@ class GaussianAugment(RobustTrainer):
         that of its own rows.
         """
         local_size = ops.shape(x)[0]
-        noise = row_normal(self.seed_generator.next(), row_layout(local_size)[1],
-                           local_size, (self.num_noise,) + tuple(x.shape[1:]))
+        first = row_layout(local_size)[1]
+        noise = row_normal(self.seed_generator.next(), first, local_size,
+                           (self.num_noise,) + tuple(x.shape[1:]))
         noise = ops.cast(noise * self.sigma, x.dtype)
         return ops.moveaxis(noise, 1, 0)
 
@@ -83,11 +88,6 @@ class GaussianAugment(RobustTrainer):
     def split_draws(self, logits):
         """(k * batch, K) -> (k, batch, K)."""
         return ops.reshape(logits, (self.num_noise, -1, logits.shape[-1]))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"sigma": self.sigma, "num_noise": self.num_noise})
-        return config
 
 
 def smoothed_log_probabilities(logits):

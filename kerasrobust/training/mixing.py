@@ -8,9 +8,11 @@ from kerasrobust._validation import check_choice
 from kerasrobust.training._distribute import global_batch
 from kerasrobust.training._distribute import replica_id
 from kerasrobust.training._distribute import row_layout
+from kerasrobust.training.hyperparameters import LAMBDA_SAMPLING
 from kerasrobust.training.robust_trainer import RobustTrainer
 
-LAMBDA_SAMPLING = ("sample", "batch")
+#: Where partners come from under a strategy (an execution option, not a
+#: method hyperparameter: it does not change the method on one device).
 PARTNERS = ("global", "replica")
 
 
@@ -80,12 +82,12 @@ class MixingTrainer(RobustTrainer):
         **kwargs: `RobustTrainer` arguments.
     """
 
-    def __init__(self, base_model, lambda_sampling="sample",
+    HYPERPARAMETERS = (LAMBDA_SAMPLING,)
+
+    def __init__(self, base_model, lambda_sampling=LAMBDA_SAMPLING.default,
                  partners="global", **kwargs):
         super().__init__(base_model, **kwargs)
-        self.lambda_sampling = check_choice(
-            "lambda_sampling", lambda_sampling, LAMBDA_SAMPLING
-        )
+        self.set_hyperparameters(lambda_sampling=lambda_sampling)
         self.partners = check_choice("partners", partners, PARTNERS)
 
     def sample_lambda(self, shape):
@@ -140,6 +142,5 @@ class MixingTrainer(RobustTrainer):
 
     def get_config(self):
         config = super().get_config()
-        config["lambda_sampling"] = self.lambda_sampling
         config["partners"] = self.partners
         return config

@@ -23,8 +23,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     epoch to pass as `initial_epoch` to `fit`.
 
     Unlike `keras.callbacks.BackupAndRestore`, the checkpoint is a complete
-    `.keras` file (it can be loaded without the code that built the model)
-    and it is kept after training ends.
+    `.keras` file (architecture, weights and optimizer state in one archive:
+    `keras.saving.load_model` rebuilds it, given the classes it uses, i.e.
+    after `import kerasrobust` for the library's own) and it is kept after
+    training ends.
 
     Args:
         directory: folder for the checkpoint; created if missing.

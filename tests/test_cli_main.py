@@ -109,10 +109,12 @@ def test_truncated_mnist_and_npz_without_arrays_exit_2(tmp_path, capsys):
     assert "lacks y_train, x_test, y_test" in err
 
 
-def test_corrupt_keras_file_says_corrupt(tmp_path, capsys):
+@pytest.mark.parametrize("command", [["attack"], ["export"],
+                                     ["certify", "--sigma", "0.25"]])
+def test_corrupt_keras_file_says_corrupt(tmp_path, capsys, command):
     model = tmp_path / "m.keras"
     model.write_bytes(b"not a zip archive")
-    assert main(["attack", "--model", str(model)]) == 2
+    assert main(command + ["--model", str(model)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "is corrupt" in err and "not found" not in err.lower()

@@ -183,9 +183,10 @@ def _check_arguments(args):
 
 
 def _load_base_model(path, keras):
-    import kerasrobust.training  # noqa: F401  (registers the wrappers)
+    import kerasrobust.training
+    from kerasrobust.cli._options import load_keras_model
 
-    model = keras.saving.load_model(path)
+    model = load_keras_model(path)  # "corrupt" vs "no such file"
     if isinstance(model, kerasrobust.training.RobustTrainer):
         model = model.base_model
     return model

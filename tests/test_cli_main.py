@@ -146,3 +146,16 @@ def test_flag_names_follow_what_was_typed():
     assert names["steps"] == "--adv-steps"
     assert names["adv_epsilon"] == "--adv-epsilon"
     assert "sigma" not in names  # not given: nothing to rename
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_keras_shuffle_warning_only_with_verbose(tmp_path, verbose):
+    import warnings
+
+    argv = ["train", "--epochs", "1", "--limit-train", "64", "--verbose",
+            "0", "--out-dir", str(tmp_path / "run")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main((["--verbose"] if verbose else []) + argv) == 0
+    shuffle = [w for w in caught if "shuffle=True" in str(w.message)]
+    assert bool(shuffle) == verbose

@@ -23,12 +23,13 @@ def _run(code, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_do_not_import_tensorflow(flag):
+@pytest.mark.parametrize("argv", [["--help"], ["--version"],
+                                  ["export", "--help"]])
+def test_help_and_version_do_not_import_tensorflow(argv):
     # What the console script does: argv[0] is the `kerasrobust` script.
     code = (
         "import sys, time\n"
-        "sys.argv = ['/usr/bin/kerasrobust', %r]\n"
+        "sys.argv = ['/usr/bin/kerasrobust'] + %r\n"
         "start = time.time()\n"
         "from kerasrobust.cli import main\n"
         "try:\n"
@@ -36,18 +37,20 @@ def test_help_and_version_do_not_import_tensorflow(flag):
         "except SystemExit:\n"
         "    pass\n"
         "print('TF', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
-        "print('SECONDS', time.time() - start)\n" % flag)
+        "print('SECONDS', time.time() - start)\n" % argv)
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert "TF False False" in result.stdout
     seconds = float(result.stdout.split("SECONDS")[1])
     # Importing TensorFlow alone takes 4-7 s on this machine.
     assert seconds < 2.0
-    if flag == "--version":
+    if argv == ["--version"]:
         assert "kerasrobust 0.1.0" in result.stdout
-    else:
+    elif argv == ["--help"]:
         for name in ("train", "attack", "certify", "tune", "export"):
             assert f"    {name}" in result.stdout
+    else:
+        assert "--sigma" in result.stdout
 
 
 def test_python_dash_m_is_fast_too():

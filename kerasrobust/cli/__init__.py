@@ -1,6 +1,7 @@
 """The `kerasrobust` command line.
 
-Starting fast: `kerasrobust --help` and `--version` load neither TensorFlow
+Starting fast: `kerasrobust --help`, `--version` and `export --help` load
+neither TensorFlow
 nor the library (the root package skips its imports when it is the
 command, see `kerasrobust.started_as_command`). Only the module of the
 command being run is imported, and the library with it.

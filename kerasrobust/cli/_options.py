@@ -1,10 +1,14 @@
-"""Command-line options shared by several subcommands."""
+"""Command-line options shared by several subcommands.
 
-from kerasrobust.data import DATASET_NAMES
+Nothing here imports TensorFlow at module level, so a subcommand that does
+not list library names (`export`) answers `--help` without it.
+"""
 
 
 def add_data_arguments(group, dataset_help):
     """`--dataset` (help text `dataset_help`), `--data-dir`, `--download`."""
+    from kerasrobust.data import DATASET_NAMES
+
     group.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                        help=dataset_help)
     group.add_argument("--data-dir", default=None,

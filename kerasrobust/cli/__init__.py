@@ -1,10 +1,9 @@
 """The `kerasrobust` command line.
 
 Starting fast: `kerasrobust --help`, `--version` and `export --help` load
-neither TensorFlow
-nor the library (the root package skips its imports when it is the
-command, see `kerasrobust.started_as_command`). Only the module of the
-command being run is imported, and the library with it.
+neither TensorFlow nor the library (the root package skips its imports when
+it is the command, see `kerasrobust.started_as_command`). Only the module
+of the command being run is imported, and the library with it.
 
 Speaking quietly: unless `kerasrobust --verbose COMMAND ...` is given,
 TensorFlow's C++ log lines are hidden (`TF_CPP_MIN_LOG_LEVEL=3`, set before

@@ -39,6 +39,9 @@ COMMANDS = {
     "certify": ("kerasrobust.cli.certify",
                 "certify a saved model with randomized smoothing (CERTIFY or "
                 "T-CERTIFY), write Cohen's TSV log"),
+    "analyze": ("kerasrobust.cli.analyze",
+                "merge certification logs (shards) and print certified "
+                "accuracy, ACR and its high-probability lower bound"),
     "tune": ("kerasrobust.cli.tune",
              "search a method's hyperparameters with keras-tuner, print the "
              "best and save the best model"),

@@ -150,7 +150,7 @@ def test_refuses_to_overwrite_and_resumes(tmp_path, capsys):
         (["--beta-concentration", "2"], r"`--beta-concentration` must be in "
                                         r"\(2, inf\), got 2.0"),
         (["--method", "mixup", "--alpha", "0"], r"`--alpha` must be in"),
-        (["--epochs", "0"], r"`epochs` must be in \[1"),
+        (["--epochs", "0"], r"`--epochs` must be in \[1"),
         (["--batch-size", "0"], r"`--batch-size` must be in \[1"),
         (["--method", "gaussian", "--sigma", "0"], r"`--sigma` must be in"),
         (["--method", "adre", "--num-noise", "0"], r"`--num-noise` must be"),

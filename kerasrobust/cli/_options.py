@@ -1,15 +1,19 @@
-"""Command-line options shared by several subcommands."""
+"""Command-line options shared by several subcommands.
+
+Nothing here imports TensorFlow at module level, so a subcommand that does
+not list library names (`export`) answers `--help` without it.
+"""
 
 import json
 import os
-
-from kerasrobust.data import DATASET_NAMES
 
 DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
 
 
 def add_data_arguments(group, dataset_help):
     """`--dataset` (help text `dataset_help`), `--data-dir`, `--download`."""
+    from kerasrobust.data import DATASET_NAMES
+
     group.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                        help=dataset_help)
     group.add_argument("--data-dir", default=None,
@@ -83,3 +87,45 @@ def distribute_strategy(choice, tf):
             choice == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def load_keras_model(path, flag="--model"):
+    """Loads a `.keras` file named by `flag`, with errors that tell a
+    missing file from a corrupt one.
+
+    Registers the library's Keras classes first (training wrappers,
+    `SmoothedClassifier`, layers), so any kerasrobust model loads.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a `.keras` name, a directory, or a file that is not
+            a readable Keras 3 archive ("corrupt").
+    """
+    import os
+    import zipfile
+
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(
+            f"{flag} must be a .keras file saved by Keras 3, got {path!r}.")
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a directory, not a .keras file.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{flag} {path}: no such file.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{flag} {path} is corrupt: not a .keras (zip) archive; save "
+            "or copy the model again.")
+    import keras
+
+    import kerasrobust
+
+    kerasrobust.import_all()
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, TypeError, KeyError, OSError, EOFError,
+            zipfile.BadZipFile) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ValueError(
+            f"{flag} {path} is corrupt or not a Keras 3 model ("
+            f"{type(error).__name__}: {reason}).") from None

@@ -198,17 +198,16 @@ def check_images(x, name="x", *, value_range=(0.0, 1.0), image_shape=None,
         x = tf.cast(x, tf.float32)
     else:
         x = np.asarray(x, np.float32)
-    values = _concrete(x)
-    if values is None or values.size == 0:
+    stats = _image_statistics(x, tensor)
+    if stats is None:
         return x
-    finite = np.isfinite(values)
-    if not finite.all():
+    non_finite, low, high = stats
+    if non_finite:
         raise ValueError(
-            f"Images `{name}` contain {int((~finite).sum())} non-finite "
+            f"Images `{name}` contain {non_finite} non-finite "
             "values (NaN or inf); images must be finite."
         )
     if value_range is not None:
-        low, high = float(values.min()), float(values.max())
         slack = RANGE_TOLERANCE * max(1.0, value_range[1] - value_range[0])
         if low < value_range[0] - slack or high > value_range[1] + slack:
             raise ValueError(
@@ -218,6 +217,28 @@ def check_images(x, name="x", *, value_range=(0.0, 1.0), image_shape=None,
                    " (divide 0..255 images by 255)") + "."
             )
     return x
+
+
+def _image_statistics(x, tensor):
+    """`(non-finite count, min, max)` of concrete images, or `None` when
+    they are symbolic or empty. A tensor is reduced where it lives (no copy
+    of the batch to the host)."""
+    if tensor:
+        import tensorflow as tf
+
+        if not tf.executing_eagerly() or not hasattr(x, "numpy"):
+            return None
+        if int(tf.size(x)) == 0:
+            return None
+        finite = tf.math.is_finite(x)
+        kept = tf.where(finite, x, tf.zeros_like(x))
+        return (int(tf.reduce_sum(tf.cast(~finite, tf.int64))),
+                float(tf.reduce_min(kept)), float(tf.reduce_max(kept)))
+    if x.size == 0:
+        return None
+    finite = np.isfinite(x)
+    return int(x.size - np.count_nonzero(finite)), float(x.min()), float(
+        x.max())
 
 
 def _range_text(value_range):

@@ -112,13 +112,13 @@ def test_fgsm_defaults_and_unbounded_pgd(saved, capsys):
 @pytest.mark.parametrize(
     "flags,match",
     [
-        (["--epsilon", "-0.1"], r"`epsilon` must be in \[0, inf\)"),
+        (["--epsilon", "-0.1"], r"`--epsilon` must be in \[0, inf\)"),
         (["--steps", "0"], r"`--steps` must be in \[1"),
-        (["--step-size", "-1"], r"`step_size` must be in \(0, inf\)"),
+        (["--step-size", "-1"], r"`--step-size` must be in \(0, inf\)"),
         (["--attack", "fgsm", "--steps", "3"],
          r"--steps only apply to --attack pgd"),
         (["--attack", "fgsm", "--epsilon", "inf"], r"must be finite"),
-        (["--epsilon", "inf", "--random-start"], r"finite `epsilon`"),
+        (["--epsilon", "inf", "--random-start"], r"finite `--epsilon`"),
         (["--batch-size", "0"], r"`--batch-size` must be in \[1"),
         (["--limit", "0"], r"`--limit` must be in \[1"),
     ],

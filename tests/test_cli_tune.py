@@ -187,3 +187,28 @@ def test_tuning_scripts_run_on_the_cifar10_subset(name, shared_data_dir,
     assert script.main(["--out-dir", str(out), "--max-trials", "2"]) == 0
     assert (out / "best_model.keras").is_file()
     assert results(out)["num_trials"] == 2
+
+
+def test_resume_with_other_settings_is_an_error(tmp_path, capsys):
+    """The stored settings of a search are compared on --resume (checked
+    before any data is loaded or any trial runs)."""
+    import kerasrobust.cli.tune as tune_cli
+
+    out = tmp_path / "run"
+    flags = FAST + ["--out-dir", str(out)]
+    args = build_parser().parse_args(flags)
+    (out / "search").mkdir(parents=True)
+    (out / "search" / "oracle.json").write_text("{}")
+    settings = tune_cli.search_settings(args)
+    assert settings["epochs"] == 1 and settings["method"] == "alps"
+    assert "max_trials" not in settings and "resume" not in settings
+    (out / tune_cli.SETTINGS_FILE).write_text(json.dumps(settings))
+    before = sorted(p.name for p in out.rglob("*"))
+    assert main(flags + ["--resume", "--epochs", "2", "--method",
+                         "mixup"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--epochs 1 -> 2" in err
+    assert "--method 'alps' -> 'mixup'" in err
+    assert "--max-trials" not in err
+    assert sorted(p.name for p in out.rglob("*")) == before

@@ -45,8 +45,8 @@ def pgd(model, x, y, epsilon, step_size, steps, norm="inf",
     `kerasrobust.evaluate.PAPER_PGD`.
 
     The whole loop (`pgd_loop`) runs in one compiled graph
-    (`tf.while_loop`), cached per model and configuration; new radii, step sizes, step counts, seeds or
-    batch sizes do not retrace. Under a `tf.distribute` strategy scope the
+    (`tf.while_loop`), cached per model and configuration; new radii, step
+    sizes, step counts, seeds or batch sizes do not retrace. Under a `tf.distribute` strategy scope the
     attack runs in the cross-replica context on the mirrored weights and
     gives the same result as without the scope.
 

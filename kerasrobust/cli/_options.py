@@ -1,10 +1,19 @@
-"""Command-line options shared by several subcommands."""
+"""Command-line options shared by several subcommands.
 
-from kerasrobust.data import DATASET_NAMES
+Nothing here imports TensorFlow at module level, so a subcommand that does
+not list library names (`export`) answers `--help` without it.
+"""
+
+import json
+import os
+
+DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
 
 
 def add_data_arguments(group, dataset_help):
     """`--dataset` (help text `dataset_help`), `--data-dir`, `--download`."""
+    from kerasrobust.data import DATASET_NAMES
+
     group.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                        help=dataset_help)
     group.add_argument("--data-dir", default=None,
@@ -34,15 +43,89 @@ def add_recipe_arguments(group):
     group.add_argument("--decay-epochs", type=int, nargs="*", default=None,
                        help="epochs where the rate is divided by 10 "
                             "(default: 50%% and 75%% of --epochs)")
-    group.add_argument("--distribute", choices=("auto", "none", "mirrored"),
+    group.add_argument("--distribute", choices=DISTRIBUTE_CHOICES,
                        default="auto",
                        help="'auto' uses MirroredStrategy when several GPUs "
-                            "are visible (default: %(default)s)")
+                            "are visible; 'multiworker' joins the cluster "
+                            "that $TF_CONFIG describes "
+                            "(MultiWorkerMirroredStrategy; train only) "
+                            "(default: %(default)s)")
+
+
+def check_tf_config():
+    """Checks `$TF_CONFIG` for `--distribute multiworker`; returns
+    `(task_type, task_index)`. One-line `ValueError`s name the problem."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise ValueError(
+            "--distribute multiworker reads the cluster from the TF_CONFIG "
+            "environment variable, which is not set; see the README's "
+            "'Distributed training' section.")
+    try:
+        config = json.loads(raw)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        task_type, index = task["type"], int(task["index"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            "TF_CONFIG must be JSON like {\"cluster\": {\"worker\": "
+            "[\"host:port\", ...]}, \"task\": {\"type\": \"worker\", "
+            f"\"index\": 0}}}}; got {raw!r} ({error!r}).") from None
+    if task_type == "worker" and not 0 <= index < len(workers):
+        raise ValueError(
+            f"TF_CONFIG task index {index} is not in [0, {len(workers)}) "
+            f"(the cluster has {len(workers)} workers).")
+    return task_type, index
 
 
 def distribute_strategy(choice, tf):
     """The `tf.distribute` strategy that `--distribute` names."""
+    if choice == "multiworker":
+        check_tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if choice == "mirrored" or (
             choice == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def load_keras_model(path, flag="--model"):
+    """Loads a `.keras` file named by `flag`, with errors that tell a
+    missing file from a corrupt one.
+
+    Registers the library's Keras classes first (training wrappers,
+    `SmoothedClassifier`, layers), so any kerasrobust model loads.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a `.keras` name, a directory, or a file that is not
+            a readable Keras 3 archive ("corrupt").
+    """
+    import os
+    import zipfile
+
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(
+            f"{flag} must be a .keras file saved by Keras 3, got {path!r}.")
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a directory, not a .keras file.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{flag} {path}: no such file.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{flag} {path} is corrupt: not a .keras (zip) archive; save "
+            "or copy the model again.")
+    import keras
+
+    import kerasrobust
+
+    kerasrobust.import_all()
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, TypeError, KeyError, OSError, EOFError,
+            zipfile.BadZipFile) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ValueError(
+            f"{flag} {path} is corrupt or not a Keras 3 model ("
+            f"{type(error).__name__}: {reason}).") from None

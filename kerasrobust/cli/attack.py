@@ -23,6 +23,7 @@ import os
 import time
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import load_keras_model
 
 PAPER_EPSILON = "4/255"
 PAPER_STEP_SIZE = "1/255"
@@ -51,7 +52,6 @@ def parse_radius(text):
 def add_parser(commands):
     p = commands.add_parser(
         "attack",
-        help="FGSM/PGD error of a saved model (white-box and black-box)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -139,23 +139,10 @@ def _check_flags(args):
         check_number("--limit", args.limit, low=1, integer=True)
     for flag, path in (("--model", args.model),
                        ("--source-model", args.source_model)):
-        if path is None:
-            continue
-        if not str(path).endswith(".keras"):
-            raise ValueError(
-                f"{flag} must be a .keras file saved by Keras 3, got "
-                f"{path!r}."
-            )
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{flag}: no such file: {path}")
-
-
-def _load(path):
-    import keras
-
-    import kerasrobust.training  # noqa: F401  (registers the wrappers)
-
-    return keras.saving.load_model(path, safe_mode=True)
+        if path is not None and not os.path.isfile(path):
+            # Before the slow loading of models and data; the loader
+            # tells a missing file from a corrupt one.
+            load_keras_model(path, flag)
 
 
 def run(args):
@@ -167,8 +154,9 @@ def run(args):
     from kerasrobust.evaluate import robustness
 
     start = time.time()
-    model = _load(args.model)
-    source = _load(args.source_model) if args.source_model else None
+    model = load_keras_model(args.model, "--model")
+    source = (load_keras_model(args.source_model, "--source-model")
+              if args.source_model else None)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
     x, y = data.x_test, data.y_test

@@ -19,8 +19,9 @@ and multi-device runs log the same rows as one uninterrupted run.
 
 The papers' settings are `--n0 100 --n 100000 --alpha 0.001` on every 20th
 CIFAR-10 test image (`--skip 20`); the defaults are those except `--n
-10000`, which is 10x cheaper (about 4 s per image for the small CNN on 2 CPU
-cores, 80 s for ResNet-110).
+10000`, which is 10x cheaper; BENCHMARKS.md ("Certification speed") gives
+the measured seconds per image (about 8 s for the small CNN and a minute
+for ResNet-110 at n = 10,000 on 2 busy CPU cores).
 """
 
 import argparse
@@ -340,9 +341,10 @@ def _check_arguments(args):
 
 
 def _load_base_model(path, keras):
-    import kerasrobust.training  # noqa: F401  (registers the wrappers)
+    import kerasrobust.training
+    from kerasrobust.cli._options import load_keras_model
 
-    model = keras.saving.load_model(path)
+    model = load_keras_model(path)  # "corrupt" vs "no such file"
     if isinstance(model, kerasrobust.training.RobustTrainer):
         model = model.base_model
     return model

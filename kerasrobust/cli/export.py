@@ -5,20 +5,25 @@ exported) and writes a TensorFlow SavedModel with the `serving_default`
 signature (class probabilities and label), plus, with `--sigma`, the
 randomized-smoothing signatures `predict_smoothed` (PREDICT) and `certify`
 (CERTIFY / T-CERTIFY), computed entirely in the graph. The export is
-written next to `--out` and renamed into place. Serve it with TF Serving
-(`--model_base_path` pointing at a folder holding version folders such as
-`1/`), or load it with `tf.saved_model.load` / `keras.layers.TFSMLayer`.
+written next to `--out` and renamed into place.
+
+Without `--out` the export goes to a version folder that TF Serving loads,
+`saved_models/<model name>/<version>`, the version being one more than the
+largest numbered folder already there (1 at first): serve it with
+`tensorflow_model_server --model_base_path=$PWD/saved_models/<model name>`,
+which picks up the newest version. It also loads with
+`tf.saved_model.load` / `keras.layers.TFSMLayer`.
 """
 
 import argparse
 from pathlib import Path
 
+from kerasrobust.cli._options import load_keras_model
+
 
 def add_parser(commands):
     p = commands.add_parser(
         "export",
-        help="export a saved model as a SavedModel for serving, with in-graph "
-             "smoothed prediction and certification",
         description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -27,8 +32,8 @@ def add_parser(commands):
                         "or a kerasrobust training wrapper (its base model "
                         "is exported), e.g. runs/.../model.keras")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="destination directory (default: "
-                        "saved_models/<model name>)")
+                   help="destination directory (default: the next "
+                        "version folder saved_models/<model name>/<N>)")
     p.add_argument("--sigma", type=float, default=None,
                    help="noise level of the smoothed signatures; without it "
                         "only serving_default is exported")
@@ -46,22 +51,39 @@ def add_parser(commands):
     return p
 
 
-def run(args):
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"--model {args.model}: no such file.")
-    if args.out is not None and Path(args.out).exists() and not args.overwrite:
-        raise FileExistsError(
-            f"--out {args.out} already exists; pass --overwrite to replace "
-            "it.")
-    import keras
+def next_version_folder(base):
+    """`base/<N>`, N one more than the largest numbered folder in `base`
+    (TF Serving's version folders), 1 when there is none."""
+    base = Path(base)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"{base} is a file; the export needs a folder of "
+                         "version folders there.")
+    versions = [int(p.name) for p in base.iterdir()
+                if p.is_dir() and p.name.isdigit()] if base.is_dir() else []
+    return base / str(max(versions, default=0) + 1)
 
-    from kerasrobust.cli.certify import _load_base_model
+
+def run(args):
+    if args.out is not None:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file, not a directory.")
+        if out.exists() and not args.overwrite:
+            raise FileExistsError(
+                f"--out {out} already exists; pass --overwrite to replace "
+                "it.")
+    if not Path(args.model).is_file():
+        load_keras_model(args.model)  # the missing-file or directory error
     from kerasrobust.export import export_saved_model
+    from kerasrobust.export.saved_model import DEFAULT_EXPORT_DIR
     from kerasrobust.export.saved_model import SMOOTHED_SIGNATURES
 
-    base = _load_base_model(args.model, keras)
+    model = load_keras_model(args.model)
+    out = args.out
+    if out is None:
+        out = next_version_folder(DEFAULT_EXPORT_DIR / model.name)
     path = export_saved_model(
-        base, args.out, sigma=args.sigma,
+        model, out, sigma=args.sigma,
         from_logits=not args.probabilities, batch_size=args.batch_size,
         seed=args.seed, overwrite=args.overwrite)
     signatures = ["serving_default"]

@@ -24,7 +24,11 @@ Examples:
 The search lives in `<out-dir>/search/` (keras-tuner's trial folders); a
 second run into the same folder refuses to start unless `--resume`
 (continue it: finished trials are kept, an interrupted one is rerun) or
-`--overwrite` (start over). Writes `best_model.keras` (the training
+`--overwrite` (start over). The search's settings are kept in
+`<out-dir>/search_settings.json`; `--resume` with other settings (another
+method, objective, search space, epochs, ...) is an error listing the
+differences. Only `--max-trials`, `--verbose`, `--data-dir`, `--download`
+and `--distribute` may change. Writes `best_model.keras` (the training
 wrapper, best epoch of the best trial), `best_base_model.keras` (the
 classifier alone) and `best_hyperparameters.json`.
 """
@@ -50,13 +54,16 @@ from kerasrobust.tuning import OBJECTIVES
 from kerasrobust.tuning import TUNERS
 
 PROJECT = "search"
+#: The flags that define a search, stored beside it and compared on
+#: `--resume`: every flag except these, which may change between runs.
+SETTINGS_FILE = "search_settings.json"
+RUN_ONLY_FLAGS = ("run", "command", "resume", "overwrite", "max_trials",
+                  "verbose", "out_dir", "data_dir", "download", "distribute")
 
 
 def add_parser(commands):
     p = commands.add_parser(
         "tune",
-        help="search a method's hyperparameters with keras-tuner, print the "
-             "best and save the best model",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -205,6 +212,13 @@ def run(args):
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"tune_{args.method}_{args.model}_{args.dataset}"))
     # Every flag is checked before any data is loaded.
+    if args.distribute == "multiworker":
+        raise ValueError(
+            "--distribute multiworker is not supported by tune: keras-tuner "
+            "runs trials in parallel with its own chief/worker protocol "
+            "(KERASTUNER_* variables), not one trial across workers; use "
+            "--distribute mirrored on one host, or 'train --distribute "
+            "multiworker' for the chosen hyperparameters.")
     space = SearchSpace(args.method, parse_search_space(args.space))
     objective = _objective(args)
     check_number("--epochs", args.epochs, low=1, integer=True)
@@ -260,17 +274,29 @@ def run(args):
                                momentum=args.momentum,
                                decay_epochs=args.decay_epochs)
 
-    result = search(
-        args.method, args.model, train_ds, search_space=space,
-        objective=objective, validation_data=(x_val, y_val),
-        epochs=args.epochs, tuner=args.tuner, max_trials=args.max_trials,
-        directory=out_dir, project_name=PROJECT,
-        distribution_strategy=(strategy if strategy.num_replicas_in_sync > 1
-                               else None),
-        overwrite=args.overwrite, seed=args.seed, optimizer=optimizer,
-        verbose=verbose, input_shape=data.input_shape,
-        num_classes=data.num_classes, mean=mean, std=std,
-        weight_decay=args.weight_decay, trainer_kwargs=trainer_kwargs)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out_dir / SETTINGS_FILE, search_settings(args))
+    try:
+        result = search(
+            args.method, args.model, train_ds, search_space=space,
+            objective=objective, validation_data=(x_val, y_val),
+            epochs=args.epochs, tuner=args.tuner, max_trials=args.max_trials,
+            directory=out_dir, project_name=PROJECT,
+            distribution_strategy=(
+                strategy if strategy.num_replicas_in_sync > 1 else None),
+            overwrite=args.overwrite, seed=args.seed, optimizer=optimizer,
+            verbose=verbose, input_shape=data.input_shape,
+            num_classes=data.num_classes, mean=mean, std=std,
+            weight_decay=args.weight_decay,
+            trainer_kwargs=trainer_kwargs)
+    except BaseException:
+        # A search refused before its first trial leaves nothing behind.
+        if not (out_dir / PROJECT).exists():
+            (out_dir / SETTINGS_FILE).unlink(missing_ok=True)
+            if created and not any(out_dir.iterdir()):
+                out_dir.rmdir()
+        raise
 
     best = result.best_model()
     test = best.evaluate(data.x_test, data.y_test, batch_size=256,
@@ -343,6 +369,40 @@ def _check_out_dir(out_dir, args):
             f"{out_dir / PROJECT} holds an earlier search. Pass --resume to "
             "continue it, --overwrite to start over, or choose another "
             "--out-dir; nothing was changed.")
+    if args.resume and stored.exists():
+        _check_resume(out_dir, args)
+
+
+def search_settings(args):
+    """The flags that define the search (JSON-ready)."""
+    return {name: value for name, value in sorted(vars(args).items())
+            if name not in RUN_ONLY_FLAGS}
+
+
+def _check_resume(out_dir, args):
+    """`--resume` continues the same search: its settings must match."""
+    import json
+
+    path = out_dir / SETTINGS_FILE
+    if not path.is_file():
+        return  # a search from before settings were stored
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is unreadable ({error}); pass --overwrite "
+                         "to start the search over.") from None
+    now = json.loads(json.dumps(search_settings(args)))
+    differences = [
+        f"--{name.replace('_', '-')} {stored.get(name)!r} -> "
+        f"{now.get(name)!r}"
+        for name in sorted(set(stored) | set(now))
+        if stored.get(name) != now.get(name)]
+    if differences:
+        raise ValueError(
+            f"--resume continues the search in {out_dir / PROJECT} with its "
+            f"own settings, but these flags differ (search -> now): "
+            f"{'; '.join(differences)}. Repeat the search's flags, or pass "
+            "--overwrite to start a new search; nothing was changed.")
 
 
 def _print_table(summary, files):

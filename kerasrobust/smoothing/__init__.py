@@ -1,9 +1,11 @@
 """Randomized smoothing: certification statistics and the smoothed classifier.
 
-The statistics (confidence bounds, CERTIFY / T-CERTIFY / PREDICT from class
-counts, certified-accuracy summaries) are pure NumPy/SciPy and live in
-`bounds.py`, `certify.py` and `results.py`; `SmoothedClassifier` (the Keras
-layer that samples noise and counts predictions) calls them.
+The statistics live in `bounds.py` and `certify.py` (confidence bounds,
+CERTIFY / T-CERTIFY / PREDICT from class counts: one float64 TensorFlow
+implementation, run eagerly by these functions and traced into exported
+SavedModels) and `results.py` (certified-accuracy summaries);
+`SmoothedClassifier` (the Keras layer that samples noise and counts
+predictions) calls them.
 """
 
 from kerasrobust.smoothing.bounds import (  # noqa: F401

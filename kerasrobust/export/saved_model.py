@@ -36,7 +36,7 @@ the Python API runs eagerly (`kerasrobust.smoothing.certify.certify_tensors`
 and `predict_tensors`, float64 bounds from `tf.math.betainc` inverted by
 bisection), traced into the graph. There is no second copy to drift.
 
-Bad arguments at serving time fail the request with an
+Bad arguments at serving time (every signature) fail the request with an
 ``InvalidArgumentError`` that names the input, before any sampling: a
 non-finite pixel (an all-NaN image included), pixels outside [0, 1] by more
 than rounding (0..255 images), ``n < 1``, ``n0 < 1``, ``n0 > n``, ``alpha``
@@ -245,6 +245,8 @@ def _check_model(base_model):
 
 def _base_fn(base_model, from_logits):
     def serving_default(x):
+        with tf.control_dependencies(require_images(x)):
+            x = tf.identity(x)
         scores = base_model(x, training=False)
         probabilities = (tf.nn.softmax(scores, axis=-1) if from_logits
                          else scores)

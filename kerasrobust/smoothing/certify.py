@@ -69,6 +69,10 @@ GRID_FRACTIONS = np.arange(1, 11, dtype=np.float64) / 10.0
 #: (`benchmarks/tcertify_alpha_prime.py`, figures in BENCHMARKS.md).
 SELECTION_MARGIN = 0.02
 
+#: Pseudo-samples shared by the classes unseen in the selection counts, in
+#: the ``"selection"`` rule's forecast (`plug_in_counts`).
+PSEUDO_COUNT = 0.5
+
 _F64 = tf.float64
 
 
@@ -155,25 +159,26 @@ def t_certify_radii(n_a, others, n, sigma, alpha, alpha_prime, cap):
     return tf.where(confident, radius, tf.zeros_like(radius))
 
 
-def plug_in_counts(counts_selection, n):
+def plug_in_counts(counts_selection, n, pseudo_count=None):
     """The selection proportions as counts of ``n`` samples (a forecast).
 
-    Classes never seen among the ``n0`` selection samples share half a
-    pseudo-sample (so "all 100 samples on the top class" does not forecast
-    a runner-up of exactly 0); the total stays ``n0 + 1/2`` however many
-    classes there are, so 1000 unseen ImageNet classes do not swamp the
-    forecast. The proportions are scaled to ``n`` (``(N,)``) and rounded
-    half to even.
+    Classes never seen among the ``n0`` selection samples share
+    ``pseudo_count`` pseudo-samples (default `PSEUDO_COUNT`; so "all 100
+    samples on the top class" does not forecast a runner-up of exactly 0);
+    the total stays ``n0 + pseudo_count`` however many classes there are,
+    so 1000 unseen ImageNet classes do not swamp the forecast. The
+    proportions are scaled to ``n`` (``(N,)``) and rounded half to even.
     """
+    pseudo = PSEUDO_COUNT if pseudo_count is None else pseudo_count
     raw = as_float64(counts_selection)
     n = as_float64(n)[:, tf.newaxis]
     unseen = tf.cast(raw == 0.0, _F64)
     num_unseen = tf.reduce_sum(unseen, axis=-1, keepdims=True)
     any_unseen = num_unseen > 0.0
     c = tf.where(any_unseen,
-                 raw + unseen * (0.5 / tf.maximum(num_unseen, 1.0)), raw)
+                 raw + unseen * (pseudo / tf.maximum(num_unseen, 1.0)), raw)
     total = tf.reduce_sum(raw, axis=-1, keepdims=True) + tf.where(
-        any_unseen, tf.constant(0.5, _F64), tf.constant(0.0, _F64))
+        any_unseen, tf.constant(pseudo, _F64), tf.constant(0.0, _F64))
     return tf.clip_by_value(tf.math.rint(c * (n / total)), 0.0, n)
 
 

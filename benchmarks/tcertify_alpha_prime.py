@@ -1,19 +1,30 @@
 """
-Title: T-CERTIFY's alpha' rule: the margin of the "selection" rule, by simulation
+Title: T-CERTIFY's alpha' rule from the selection counts, by simulation
 Author: kerasrobust contributors
 Date created: 2026/11/30
 Last modified: 2026/11/30
-Description: Mean certified radius of T-CERTIFY with alpha' chosen from the selection counts, for several margins, against the grid maximum and CERTIFY, on simulated counts from known class probabilities.
+Description: Mean certified radius of T-CERTIFY with alpha' chosen from the selection counts by several rules, against the grid maximum and CERTIFY, on simulated counts from known class probabilities.
 Accelerator: None (CPU)
 
 ## What it measures
 
 T-CERTIFY's default (`alpha_prime="selection"`,
 `kerasrobust.smoothing.certify.select_alpha_prime`) picks alpha' from the
-n0 selection counts alone (so Proposition 1 holds): it forecasts the radius
-of every grid value on the selection proportions and keeps the largest grid
-value (alpha' = alpha, CERTIFY's split) unless another forecast is larger
-by more than a margin. This script draws selection and estimation counts
+n0 selection counts alone (so Proposition 1 holds), by forecasting the
+radius of every grid value on the selection proportions scaled to n. The
+rules compared:
+
+- `0.5/0.0`: the best forecast with the unseen classes sharing 0.5
+  pseudo-samples (the rule before this script);
+- `0.5/m`: the same, but keep alpha' = alpha (CERTIFY's split) unless the
+  best forecast beats its forecast by more than the margin m;
+- `0.05/0.0`, `0.0/0.0`: the best forecast with a pseudo-count of 0.05 or
+  none;
+- `minimax/0.0`: the library's rule: forecast with pseudo-counts 0 and 0.5,
+  keep the alpha' whose smaller relative forecast is largest (an
+  independent NumPy copy of the rule, on the library's forecasts).
+
+This script draws selection and estimation counts
 from known class probabilities (saturated, nearly saturated, spread, two
 classes, many classes), computes on the same counts the radius at every
 grid value of alpha' (`t_certify_radii`, the library's own implementation)
@@ -25,7 +36,6 @@ rule relative to
 - `certify`: CERTIFY (alpha' = alpha).
 
 Radii scale with sigma, so the ratios do not depend on it (sigma = 1).
-A margin of 0 is the rule before this change.
 
 ## How to run
 
@@ -51,8 +61,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import comma_list, load_average, machine_info  # noqa: E402,E501
 
-MARGINS = (0.0, 0.01, 0.02, 0.05, 0.1)
-PSEUDO_COUNTS = (0.5, 0.2, 0.1, 0.05, 0.02)
+MARGINS = (0.0, 0.02, 0.05, 0.1)
+PSEUDO_COUNTS = (0.5, 0.05, 0.0)
 
 #: name: class probabilities (top class first).
 SCENARIOS = {
@@ -68,11 +78,16 @@ SCENARIOS = {
     "(0.6, 0.1 x 4)": [0.6, 0.1, 0.1, 0.1, 0.1],
     "(0.6, 0.2, 0.1, 0.1, 0 x 6)": [0.6, 0.2, 0.1, 0.1] + [0.0] * 6,
     "(0.7, 0.2, 0.1/98 x 98)": [0.7, 0.2] + [0.1 / 98] * 98,
+    "(0.999, 0.001, 0 x 8)": [0.999, 0.001] + [0.0] * 8,
+    "(0.99, 0.008, 0.002, 0 x 7)": [0.99, 0.008, 0.002] + [0.0] * 7,
+    "(0.95, 0.03, 0.02, 0 x 7)": [0.95, 0.03, 0.02] + [0.0] * 7,
 }
 
 
-#: (pseudo-count, margin) pairs evaluated; (0.5, 0.0) is the rule before.
-RULES = [(e, m) for e in PSEUDO_COUNTS for m in MARGINS]
+#: (pseudo-count, margin) pairs evaluated; (0.5, 0.0) is the rule before;
+#: ("minimax", 0.0) the library's rule (`select_alpha_prime`).
+RULES = ([(0.5, m) for m in MARGINS] + [(e, 0.0) for e in PSEUDO_COUNTS[1:]]
+         + [("minimax", 0.0)])
 
 
 def simulate(p, n0, n, alpha, trials, rng):
@@ -89,11 +104,14 @@ def simulate(p, n0, n, alpha, trials, rng):
     n_vec = tf.fill([trials], tf.constant(float(n), tf.float64))
     top = c.first_argmax(tf.constant(cs))
 
-    def radii(counts):
-        counts = tf.constant(counts)
+    @tf.function(autograph=False)
+    def radii_fn(counts):
         return c.t_certify_radii(
             tf.gather(counts, top, batch_dims=1), c.drop_class(counts, top),
-            n_vec, 1.0, alpha, grid, True).numpy()
+            n_vec, 1.0, alpha, grid, True)
+
+    def radii(counts):
+        return radii_fn(tf.constant(counts)).numpy()
 
     forecasts = {e: radii(c.plug_in_counts(tf.constant(cs), n_vec,
                                           e).numpy())
@@ -102,15 +120,34 @@ def simulate(p, n0, n, alpha, trials, rng):
 
 
 def choose(forecasts, margin, alpha):
-    """The rule of `select_alpha_prime` on precomputed forecasts (index)."""
+    """A rule on precomputed forecasts: the grid index per row.
+
+    ``forecasts`` is ``{pseudo_count: (trials, G)}``; ``margin`` applies to
+    the pseudo-count named by the rule. ``"minimax"``: the index that
+    maximizes the smaller of the two relative forecasts (pseudo-counts 0
+    and 0.5), an independent NumPy copy of `select_alpha_prime`.
+    """
     from kerasrobust.smoothing.certify import GRID_FRACTIONS
 
+    nearest_half = int(np.argmin(np.abs(GRID_FRACTIONS - 0.5)))
+    if margin == "minimax":
+        a, b = forecasts[0.0], forecasts[0.5]
+        best_a = a.max(axis=1, keepdims=True)
+        best_b = b.max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.minimum(np.where(best_a > 0, a / best_a, 1.0),
+                             np.where(best_b > 0, b / best_b, 1.0))
+        worst = rel.max(axis=1)
+        num = rel.shape[1]
+        last_best = num - 1 - np.argmax(rel[:, ::-1] == worst[:, None],
+                                        axis=1)
+        any_forecast = (best_a[:, 0] > 0) | (best_b[:, 0] > 0)
+        return np.where(any_forecast, last_best, nearest_half)
     num = forecasts.shape[1]
     best = forecasts.max(axis=1)
     last_best = num - 1 - np.argmax(forecasts[:, ::-1] == best[:, None],
                                     axis=1)
     keep = best <= (1 + margin) * forecasts[:, -1]
-    nearest_half = int(np.argmin(np.abs(GRID_FRACTIONS - 0.5)))
     return np.where(best > 0, np.where(keep, num - 1, last_best),
                     nearest_half)
 
@@ -138,7 +175,9 @@ def main(argv=None):
             row = {"scenario": name, "n": n, "grid": grid_mean,
                    "certify": certify_mean, "margins": {}}
             for pseudo, margin in RULES:
-                index = choose(forecasts[pseudo], margin, args.alpha)
+                index = (choose(forecasts, "minimax", args.alpha)
+                         if pseudo == "minimax" else
+                         choose(forecasts[pseudo], margin, args.alpha))
                 mean = radii[np.arange(len(index)), index].mean()
                 row["margins"][f"{pseudo}/{margin}"] = {
                     "mean_radius": mean,

@@ -321,7 +321,8 @@ class _SmoothedGraph:
                   + certify_module.check_alpha(alpha))
         with tf.control_dependencies(checks):
             counts = self.sample_counts(tf.identity(x), tf.identity(n))
-        label = certify_module.predict_tensors(counts, alpha)
+        label = certify_module.predict_function(
+            tf.cast(counts, tf.float64), alpha)
         return {"label": label, "counts": tf.cast(counts, tf.int64)}
 
     def certify(self, x, n0, n, alpha, method):
@@ -341,10 +342,14 @@ class _SmoothedGraph:
                                                   tf.identity(n0))
             counts_estimation = self.sample_counts(tf.identity(x),
                                                    tf.identity(n))
-        label, radius = certify_module.certify_tensors(
-            counts_selection, counts_estimation, tf.cast(n, tf.float64),
-            self.sigma, alpha, method, alpha_prime_rule, alpha_prime, grid,
-            cap_runner_up)
+        # The Python API's own traced function: one copy of the statistics
+        # in the SavedModel, shared by `certify` and `certify_options`.
+        label, radius = certify_module.certify_function(
+            tf.cast(counts_selection, tf.float64),
+            tf.cast(counts_estimation, tf.float64),
+            tf.fill(tf.shape(counts_estimation)[:1], tf.cast(n, tf.float64)),
+            tf.constant(self.sigma, tf.float64), alpha, method,
+            alpha_prime_rule, alpha_prime, grid, cap_runner_up)
         return {"label": label, "radius": radius,
                 "counts_selection": tf.cast(counts_selection, tf.int64),
                 "counts_estimation": tf.cast(counts_estimation, tf.int64)}

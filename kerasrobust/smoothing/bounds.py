@@ -174,12 +174,16 @@ def binomial_test_pvalue(n_a, n_b):
     return tf.where(n_a == n_b, tf.ones_like(pvalue), pvalue)
 
 
+# Traced once each (explicit control flow: no AutoGraph, which would
+# dominate the tracing time).
 _VECTOR = tf.TensorSpec([None], _F64)
-_cp_lower_fn = tf.function(cp_lower, input_signature=[_VECTOR] * 3)
-_cp_upper_fn = tf.function(cp_upper, input_signature=[_VECTOR] * 3)
+_cp_lower_fn = tf.function(cp_lower, input_signature=[_VECTOR] * 3,
+                           autograph=False)
+_cp_upper_fn = tf.function(cp_upper, input_signature=[_VECTOR] * 3,
+                           autograph=False)
 _runner_up_fn = tf.function(
     runner_up_bound, input_signature=[tf.TensorSpec([None, None], _F64),
-                                      _VECTOR, _VECTOR])
+                                      _VECTOR, _VECTOR], autograph=False)
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """kerasrobust: robust regularization and certified robustness for Keras 3."""
 
-__version__ = "0.1.0"
+from kerasrobust._version import __version__  # noqa: F401
 
 from kerasrobust import attacks  # noqa: E402,F401
 from kerasrobust import callbacks  # noqa: E402,F401

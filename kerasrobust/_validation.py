@@ -1,12 +1,22 @@
-"""Argument checks shared by the whole package.
+"""The one place where kerasrobust checks its inputs.
 
-Every check raises ``ValueError`` (or ``TypeError``) whose message names the
-parameter, the value that was given and what is allowed, so that bad input
-fails before any training starts.
+Every boundary (the Python API, the layer call, `fit`, attacks,
+certification, the data loaders and the command line) checks numbers,
+choices, images, labels and counts with these functions. Every check
+raises ``ValueError`` (or ``TypeError``) whose message names the parameter,
+the value that was given and what is allowed, so that bad input fails
+before any work starts.
+
+The module imports NumPy only (TensorFlow tensors are recognized when
+TensorFlow is already loaded), so the command line can use it before it
+loads TensorFlow.
 """
 
 import math
 import numbers
+import sys
+
+import numpy as np
 
 
 def _interval(low, high, low_open, high_open):
@@ -99,13 +109,249 @@ def model_num_classes(model):
     return None
 
 
+# ------------------------------------------------------ images, labels, counts
+#: How far pixels may lie outside their range and still be accepted: float
+#: rounding (1 - 1e-7 after a division by 255, a bfloat16 pixel off by
+#: 4e-3 is not accepted). Far below one 0-255 step, so 0..255 images fail.
+RANGE_TOLERANCE = 1e-3
+
+#: Tolerance for one-hot (or soft) label rows summing to 1.
+ONE_HOT_TOLERANCE = 1e-3
+
+
+def _tensorflow_tensor(value):
+    """Whether `value` is a TensorFlow tensor (without importing TF)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and tf.is_tensor(value)
+
+
+def _concrete(value):
+    """`value` as NumPy when its values are known (NumPy, eager tensor), or
+    `None` for a symbolic tensor inside a traced function."""
+    if not _tensorflow_tensor(value):
+        return np.asarray(value)
+    try:
+        return value.numpy()
+    except (AttributeError, NotImplementedError, TypeError):
+        return None
+
+
+def check_images(x, name="x", *, value_range=(0.0, 1.0), image_shape=None,
+                 range_param="value_range", hint=None):
+    """Checks a batch of images; returns them as float32.
+
+    The checks, in this order, each raising ``ValueError`` that names
+    `name`, the value and what is allowed:
+
+    - dtype: floating point. Integer images (uint8 0..255 included) are
+      refused with a message saying to divide by 255: converting them here
+      would hide whether a float model expects 0..255 or 0..1 pixels.
+    - shape: a batch `(N, ...)` of rank >= 2; with `image_shape` (the model's
+      per-image shape, `None` entries match any size) it must match.
+    - finite: no NaN or inf.
+    - range: inside `value_range` up to `RANGE_TOLERANCE` (times the range's
+      width when that is > 1), so 0..255 pixels are refused.
+      `value_range=None` skips this check: the documented way to opt out.
+
+    Value checks (finite, range) need concrete values: they run on NumPy
+    arrays and eager tensors; inside a traced `tf.function` only the dtype
+    and the static shape are checked.
+
+    Args:
+        x: images, NumPy array (or array-like) or TensorFlow tensor.
+        name: the parameter name used in messages.
+        value_range: `(low, high)` allowed pixel range, or `None`.
+        image_shape: expected per-image shape, or `None` to skip.
+        range_param: the name of the caller's parameter that sets the range
+            (e.g. "clip"), named in the range error.
+        hint: text appended to the range error (how to fix it).
+
+    Returns:
+        `x` as float32: a NumPy array for array input, a tensor for a tensor.
+    """
+    tensor = _tensorflow_tensor(x)
+    dtype = np.dtype(x.dtype.as_numpy_dtype) if tensor else np.asarray(x).dtype
+    if not np.issubdtype(dtype, np.floating):
+        extra = ("; divide uint8 images by 255 (pixels must be floats in "
+                 f"{_range_text(value_range)})"
+                 if np.issubdtype(dtype, np.integer) else "")
+        raise ValueError(
+            f"Images `{name}` must be floating point, got dtype "
+            f"{dtype.name}{extra}."
+        )
+    shape = tuple(x.shape) if tensor else np.shape(x)
+    if tensor and x.shape.rank is None:
+        shape = None
+    if shape is not None and len(shape) < 2:
+        raise ValueError(
+            f"Images `{name}` must be a batch (N, ...), got shape {shape}."
+        )
+    if shape is not None and image_shape is not None and not (
+            image_shape_matches(tuple(shape[1:]), tuple(image_shape))):
+        raise ValueError(
+            f"Images `{name}` have shape {tuple(shape[1:])} per image but the "
+            f"model takes {tuple(image_shape)}."
+        )
+    if tensor:
+        import tensorflow as tf
+
+        x = tf.cast(x, tf.float32)
+    else:
+        x = np.asarray(x, np.float32)
+    values = _concrete(x)
+    if values is None or values.size == 0:
+        return x
+    finite = np.isfinite(values)
+    if not finite.all():
+        raise ValueError(
+            f"Images `{name}` contain {int((~finite).sum())} non-finite "
+            "values (NaN or inf); images must be finite."
+        )
+    if value_range is not None:
+        low, high = float(values.min()), float(values.max())
+        slack = RANGE_TOLERANCE * max(1.0, value_range[1] - value_range[0])
+        if low < value_range[0] - slack or high > value_range[1] + slack:
+            raise ValueError(
+                f"Images `{name}` range from {low:g} to {high:g}, outside "
+                f"`{range_param}`={_range_text(value_range)}"
+                + (f": {hint}" if hint else
+                   " (divide 0..255 images by 255)") + "."
+            )
+    return x
+
+
+def _range_text(value_range):
+    if value_range is None:
+        return "(any range)"
+    return f"[{value_range[0]:g}, {value_range[1]:g}]"
+
+
+def check_labels(y, num_classes=None, name="y", *, n=None, one_hot=True):
+    """Checks class labels; returns them normalized.
+
+    Accepted forms: class ids `(N,)` or `(N, 1)` (integers, or floats with
+    integral values), and, when `one_hot` and `num_classes` > 1, one-hot or
+    soft label rows `(N, num_classes)` (non-negative, summing to 1 within
+    `ONE_HOT_TOLERANCE`).
+
+    Args:
+        y: labels, NumPy array (or array-like) or TensorFlow tensor.
+        num_classes: the model's number of classes; ids must be in
+            `[0, num_classes)`. `None` only requires ids >= 0 (use
+            `infer_num_classes` to derive it from data).
+        name: the parameter name used in messages.
+        n: the number of images the labels go with, or `None`.
+        one_hot: whether `(N, num_classes)` label rows are accepted.
+
+    Returns:
+        int64 class ids `(N,)`, or float32 label rows `(N, num_classes)`;
+        a NumPy array for array input, a tensor for a tensor. As with
+        `check_images`, value checks run only on concrete values.
+    """
+    tensor = _tensorflow_tensor(y)
+    if not tensor:
+        y = np.asarray(y)
+    shape = tuple(y.shape) if not tensor or y.shape.rank is not None else None
+    forms = (f"class ids (N,) or one-hot vectors (N, {num_classes})"
+             if one_hot and num_classes else "class ids (N,)")
+    if shape is None or len(shape) == 0:
+        raise ValueError(f"Labels `{name}` must be {forms}, got shape "
+                         f"{shape}.")
+    if n is not None and shape[0] is not None and shape[0] != n:
+        raise ValueError(
+            f"`x` has {n} images but `{name}` has {shape[0]} labels."
+        )
+    dtype = np.dtype(y.dtype.as_numpy_dtype) if tensor else y.dtype
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(
+            dtype, np.floating) or dtype == np.bool_):
+        raise ValueError(f"Labels `{name}` must be numbers, got dtype "
+                         f"{dtype.name}.")
+    if tensor:
+        import tensorflow as tf
+    rows = (one_hot and num_classes is not None and num_classes > 1
+            and len(shape) == 2 and shape[-1] == num_classes)
+    if rows:
+        y = tf.cast(y, tf.float32) if tensor else y.astype(np.float32)
+        values = _concrete(y)
+        if values is not None and values.size:
+            if not np.isfinite(values).all() or values.min() < 0 or np.abs(
+                    values.sum(1) - 1.0).max() > ONE_HOT_TOLERANCE:
+                raise ValueError(
+                    f"One-hot labels `{name}` must be non-negative rows "
+                    "summing to 1."
+                )
+        return y
+    if len(shape) == 2 and shape[-1] == 1:
+        y = tf.squeeze(y, -1) if tensor else y[:, 0]
+        shape = shape[:1]
+    if len(shape) != 1:
+        raise ValueError(
+            f"Labels `{name}` must be {forms}, got shape {shape}."
+        )
+    values = _concrete(y)
+    if values is not None and values.size:
+        if not np.isfinite(values.astype(np.float64)).all() or not (
+                values == np.round(values)).all():
+            raise ValueError(f"Class ids `{name}` must be integers.")
+        low, high = int(values.min()), int(values.max())
+        allowed = (f"[0, {num_classes})" if num_classes is not None
+                   else "[0, inf)")
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            model = (f" (the model has {num_classes} outputs)"
+                     if num_classes is not None else "")
+            raise ValueError(
+                f"Labels `{name}` must be class ids in {allowed}{model}; got "
+                f"values from {low} to {high}."
+            )
+    return tf.cast(y, tf.int64) if tensor else y.astype(np.int64)
+
+
+def infer_num_classes(y, name="y"):
+    """The number of classes `K` of integer labels that use ids 0..K-1.
+
+    Labels whose ids do not start at 0 or skip a class (e.g. 5..14) raise a
+    `ValueError`: a model with `max + 1` outputs would silently get classes
+    that never occur. Pass the number of classes explicitly in that case.
+    """
+    ids = check_labels(y, None, name, one_hot=False)
+    if ids.size == 0:
+        raise ValueError(f"Labels `{name}` are empty.")
+    present = np.unique(ids)
+    k = int(present[-1]) + 1
+    if len(present) != k:
+        missing = sorted(set(range(k)) - set(present.tolist()))
+        shown = ", ".join(map(str, missing[:5])) + (
+            ", ..." if len(missing) > 5 else "")
+        raise ValueError(
+            f"Labels `{name}` must be class ids 0..K-1: they go from "
+            f"{int(present[0])} to {k - 1} but class(es) {shown} never occur "
+            f"({len(present)} distinct values). Relabel them to "
+            f"0..{len(present) - 1}, or give the number of classes "
+            "(num_classes) if those classes really are absent."
+        )
+    return k
+
+
+def check_count(name, value, low=1, high=None, high_name=None):
+    """Checks an integer count (samples, images, steps) >= `low`.
+
+    With `high` it must also be <= `high`; `high_name` names that bound in
+    the message (e.g. `check_count("n0", n0, high=n, high_name="n")`).
+    Returns the count as `int`.
+    """
+    value = check_number(name, value, low=low, integer=True)
+    if high is not None and value > high:
+        bound = f"`{high_name}` = {high}" if high_name else f"{high}"
+        raise ValueError(f"`{name}` must be <= {bound}, got {value}.")
+    return value
+
+
 # ---------------------------------------------------------------------------
 # Class counts, and checks that also run inside exported graphs
 # ---------------------------------------------------------------------------
 
-def _short(values, limit=12):
+def short_repr(values, limit=12):
     """A short printout of an array (the first `limit` entries)."""
-    import numpy as np
 
     flat = np.asarray(values).ravel()
     text = np.array2string(flat[:limit], separator=", ")
@@ -119,8 +365,6 @@ def check_counts(name, value, ndim=None):
     (counts summed from one-hot votes); refuses booleans, strings, NaN/inf,
     fractions, negative entries and (with ``ndim``) another rank.
     """
-    import numpy as np
-
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be a non-negative integer count (or "
                         f"an array of them), got {value!r} (type bool).")
@@ -141,11 +385,11 @@ def check_counts(name, value, ndim=None):
         if np.any(bad):
             raise ValueError(f"`{name}` must hold whole-number counts, got "
                              f"{arr[bad].ravel()[0].item()!r} in "
-                             f"{_short(arr)}.")
+                             f"{short_repr(arr)}.")
     if np.any(arr < 0):
         raise ValueError(f"`{name}` must hold counts in [0, inf), got "
                          f"{arr[arr < 0].ravel()[0].item()!r} in "
-                         f"{_short(arr)}.")
+                         f"{short_repr(arr)}.")
     return arr.astype(np.int64)
 
 
@@ -181,19 +425,13 @@ def require(condition, message, value=None):
 
 def _show(value):
     """A tensor, array or scalar as it reads in an error message."""
-    import numpy as np
 
     value = value.numpy() if hasattr(value, "numpy") else value
     if isinstance(value, bytes):
         value = value.decode(errors="replace")
     if np.ndim(value):
-        return _short(value)
+        return short_repr(value)
     return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-#: How far pixels may lie outside [0, 1] and still be accepted: float
-#: rounding, far below one 0..255 step, so 0..255 images fail.
-RANGE_TOLERANCE = 1e-3
 
 
 def require_images(x, name="x"):

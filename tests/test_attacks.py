@@ -8,9 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from kerasrobust.attacks import _common
 from kerasrobust.attacks import fgsm
 from kerasrobust.attacks import pgd
+from kerasrobust.attacks.fgsm import fgsm_step
+from kerasrobust.attacks.pgd import pgd_loop
 from kerasrobust.data import load_dataset
 from kerasrobust.models import channel_stats
 from kerasrobust.models import small_cnn
@@ -186,14 +187,16 @@ def test_one_compiled_function_per_model_and_config():
     model = tiny_base_model()
     x, y = tiny_data(n=12)
     pgd(model, x, y, 0.1, 0.01, 3)
-    run = _common.attack_function(model, (4, 4, 1), 3, "inf", False,
-                                  (0.0, 1.0), True)
-    # New radius, step size, step count and batch sizes, and FGSM (one
-    # step of the same loop): no retracing.
+    fgsm(model, x, y, 0.1)
+    run = pgd_loop(model, (4, 4, 1), 3, "inf", False, (0.0, 1.0), True)
+    step = fgsm_step(model, (4, 4, 1), 3, "inf", (0.0, 1.0))
+    # New radius, step size, step count and batch sizes: no retracing.
     pgd(model, x[:5], y[:5], 0.2, 0.05, 7)
     fgsm(model, x[:7], y[:7], 0.3)
+    fgsm(model, x, y, 0.2, batch_size=5)
     pgd(model, x, y, 0.1, 0.01, 3, batch_size=5)
     assert run.experimental_get_tracing_count() == 1
+    assert step.experimental_get_tracing_count() == 1
 
 
 def test_cache_does_not_keep_models_alive():

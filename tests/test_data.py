@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from kerasrobust import data
+from kerasrobust.data.files import read_idx
 
 MNIST_FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 MNIST_MD5 = {
@@ -285,12 +286,12 @@ def test_npz_grayscale_float_and_errors(tmp_path):
     bad.parent.mkdir()
     np.savez(bad, x_train=np.full((2, 4, 4), 2.0), y_train=[0, 1],
              x_test=np.zeros((1, 4, 4)), y_test=[0])
-    with pytest.raises(ValueError, match="x_train.*max 2"):
+    with pytest.raises(ValueError, match="x_train.*range from 2 to 2"):
         data.load_dataset("npz", data_dir=str(bad.parent))
     np.savez(tmp_path / "second.npz", x_train=np.zeros((1, 2, 2)))
     with pytest.raises(FileNotFoundError, match="2 .npz files"):
         data.load_dataset("npz", data_dir=str(tmp_path))
-    with pytest.raises(KeyError, match="y_train"):
+    with pytest.raises(ValueError, match="lacks y_train"):
         data.load_dataset("npz", data_dir=str(tmp_path / "second.npz"))
 
 
@@ -627,12 +628,12 @@ def test_validate_images_errors():
     assert data.validate_images(x) is x
     x[0, 0, 0, 0] = np.nan
     x[1, 0, 0, 0] = np.inf
-    with pytest.raises(ValueError, match="`x` contains 2 non-finite"):
+    with pytest.raises(ValueError, match="`x` contain 2 non-finite"):
         data.validate_images(x)
     with pytest.raises(ValueError, match="`imgs` must be a rank-4.*"
                                          r"\(5, 5\)"):
         data.validate_images(np.zeros((5, 5)), name="imgs")
-    with pytest.raises(ValueError, match="min -0.5 and max 255"):
+    with pytest.raises(ValueError, match="range from -0.5 to 255"):
         data.validate_images(np.array([-0.5, 255.0]).reshape(1, 1, 2, 1))
 
 
@@ -648,3 +649,49 @@ def test_make_dataset_errors():
         data.make_dataset(x, np.arange(4), batch_size=2, augmentation="flip")
     with pytest.raises(ValueError, match="padding"):
         data.random_crop(x, padding=-1, seed=0)
+
+
+# ------------------------------------------- loader validation (issue 13)
+def test_truncated_gzip_idx_is_a_clear_error(tmp_path):
+    raw = gzip.compress(struct.pack(">IIII", 0x803, 2, 4, 4) + bytes(32))
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.gz is "
+                                         r"truncated or corrupt"):
+        read_idx(str(path), rank=3)
+
+
+def test_npz_labels_must_be_0_to_k_minus_1(tmp_path):
+    path = tmp_path / "shifted.npz"
+    np.savez(path, x_train=np.zeros((10, 2, 2), np.uint8),
+             y_train=np.arange(5, 15), x_test=np.zeros((2, 2, 2), np.uint8),
+             y_test=np.array([5, 6]))
+    with pytest.raises(ValueError, match=r"go from 5 to 14 but class\(es\) "
+                                         r"0, 1, 2, 3, 4 never occur"):
+        data.load_dataset("npz", data_dir=str(path))
+    # Given explicitly, absent classes are the user's statement.
+    assert data.load_dataset("npz", data_dir=str(path),
+                             num_classes=15).num_classes == 15
+
+
+def test_npz_images_uint8_converted_float_255_refused(tmp_path):
+    path = tmp_path / "pixels.npz"
+    x = np.array([0, 51, 255], np.uint8).reshape(1, 1, 3, 1)
+    np.savez(path, x_train=np.concatenate([x, x]), y_train=[0, 1],
+             x_test=x, y_test=[1])
+    ds = data.load_dataset("npz", data_dir=str(path))
+    np.testing.assert_allclose(ds.x_train[0, 0, :, 0], [0.0, 0.2, 1.0])
+    np.savez(path, x_train=np.concatenate([x, x]).astype(np.float32),
+             y_train=[0, 1], x_test=x.astype(np.float32), y_test=[1])
+    with pytest.raises(ValueError, match=r"`x_train` range from 0 to 255"):
+        data.load_dataset("npz", data_dir=str(path))
+
+
+def test_image_dataset_refuses_uint8_and_float_255():
+    y = np.array([0, 1])
+    with pytest.raises(ValueError, match=r"dtype uint8; divide uint8"):
+        data.ImageDataset("d", np.zeros((2, 2, 2, 1), np.uint8), y,
+                          np.zeros((2, 2, 2, 1), np.float32), y, 2)
+    with pytest.raises(ValueError, match=r"`x_test` range from 255 to 255"):
+        data.ImageDataset("d", np.zeros((2, 2, 2, 1), np.float32), y,
+                          np.full((2, 2, 2, 1), 255.0), y, 2)

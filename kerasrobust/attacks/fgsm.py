@@ -1,6 +1,14 @@
 """FGSM: the fast gradient sign method (Goodfellow et al., 2015)."""
 
-from kerasrobust.attacks import _common
+import tensorflow as tf
+
+from kerasrobust.attacks import inputs
+from kerasrobust.attacks.steps import ascent_step
+from kerasrobust.attacks.steps import canonical_norm
+from kerasrobust.attacks.steps import check_clip
+from kerasrobust.attacks.steps import check_epsilon
+from kerasrobust.attacks.steps import loss_gradient
+from kerasrobust.attacks.steps import project
 
 
 def fgsm(model, x, y, epsilon, norm="inf", clip=(0.0, 1.0), batch_size=None):
@@ -16,8 +24,9 @@ def fgsm(model, x, y, epsilon, norm="inf", clip=(0.0, 1.0), batch_size=None):
     (the L2 form is the "fast gradient method"; a zero gradient leaves the
     image unchanged). `clip` is the valid pixel box, so
     `||x_adv - x|| <= epsilon` in the chosen norm and `x_adv` stays in the
-    box. This is one iteration of `pgd` without random start, run by the
-    same compiled function (`kerasrobust.attacks._common`).
+    box. The same step as one iteration of `pgd` without random start
+    (`kerasrobust.attacks.steps`), compiled once per model and
+    configuration (`fgsm_step`); new radii or batch sizes do not retrace.
 
     The ALPS paper (Guo et al., 2020, Table 5) uses L-inf FGSM with
     `epsilon = 4/255` (4 on the 0-255 scale): `kerasrobust.evaluate.
@@ -50,10 +59,38 @@ def fgsm(model, x, y, epsilon, norm="inf", clip=(0.0, 1.0), batch_size=None):
     x_adv = kerasrobust.attacks.fgsm(model, x_test, y_test, epsilon=4 / 255)
     ```
     """
-    epsilon = _common.check_epsilon(epsilon, allow_inf=False)
-    norm = _common.canonical_norm(norm)
-    clip = _common.check_clip(clip)
-    return _common.run_attack(
-        model, x, y, epsilon=epsilon, step_size=epsilon, steps=1, norm=norm,
-        start=False, clip=clip, batch_size=batch_size,
-    )
+    epsilon = check_epsilon(epsilon, allow_inf=False)
+    norm = canonical_norm(norm)
+    clip = check_clip(clip)
+    batch_size = inputs.check_batch_size(batch_size)
+    model, x, y, num_classes = inputs.prepare(model, x, y, clip)
+    step = fgsm_step(model, tuple(x.shape[1:]), num_classes, norm, clip)
+    return inputs.run_in_chunks(step, x, y, batch_size,
+                                tf.constant(epsilon, tf.float32))
+
+
+def fgsm_step(model, image_shape, num_classes, norm, clip):
+    """The compiled FGSM step for one model and configuration (cached).
+
+    Returns a `tf.function` `(x, y, epsilon, chunk) -> x_adv` for a batch of
+    any size and one-hot targets `y` (`chunk` is unused: the step has no
+    randomness).
+    """
+    signature = [
+        tf.TensorSpec((None,) + tuple(image_shape), tf.float32, name="x"),
+        tf.TensorSpec((None, num_classes), tf.float32, name="y"),
+        tf.TensorSpec((), tf.float32, name="epsilon"),
+        tf.TensorSpec((), tf.int64, name="chunk"),
+    ]
+
+    def build(model_ref):
+        @tf.function(input_signature=signature)
+        def run(x, y, epsilon, chunk):
+            del chunk
+            gradient = loss_gradient(model_ref(), x, y)
+            x_adv = ascent_step(x, gradient, epsilon, norm)
+            return project(x_adv, x, epsilon, norm, clip)
+        return run
+
+    key = ("fgsm", tuple(image_shape), int(num_classes), norm, clip)
+    return inputs.compiled(model, key, build)

@@ -1,6 +1,22 @@
 """PGD: projected gradient descent on the loss (Madry et al., 2018)."""
 
-from kerasrobust.attacks import _common
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from kerasrobust._validation import check_number
+from kerasrobust.attacks import inputs
+from kerasrobust.attacks.steps import ascent_step
+from kerasrobust.attacks.steps import canonical_norm
+from kerasrobust.attacks.steps import check_clip
+from kerasrobust.attacks.steps import check_epsilon
+from kerasrobust.attacks.steps import check_step_size
+from kerasrobust.attacks.steps import check_steps
+from kerasrobust.attacks.steps import loss_gradient
+from kerasrobust.attacks.steps import project
+from kerasrobust.attacks.steps import random_start as start_point
+
 
 
 def pgd(model, x, y, epsilon, step_size, steps, norm="inf",
@@ -28,8 +44,8 @@ def pgd(model, x, y, epsilon, step_size, steps, norm="inf",
     attack (Table 6) is L-inf, 10 steps of 1/255, `epsilon = 4/255`:
     `kerasrobust.evaluate.PAPER_PGD`.
 
-    The whole loop runs in one compiled graph (`tf.while_loop`), cached per
-    model and configuration; new radii, step sizes, step counts, seeds or
+    The whole loop (`pgd_loop`) runs in one compiled graph
+    (`tf.while_loop`), cached per model and configuration; new radii, step sizes, step counts, seeds or
     batch sizes do not retrace. Under a `tf.distribute` strategy scope the
     attack runs in the cross-replica context on the mirrored weights and
     gives the same result as without the scope.
@@ -70,13 +86,68 @@ def pgd(model, x, y, epsilon, step_size, steps, norm="inf",
         model, x_test, y_test, epsilon=4 / 255, step_size=1 / 255, steps=10)
     ```
     """
-    epsilon = _common.check_epsilon(epsilon)
-    step_size = _common.check_step_size(step_size)
-    steps = _common.check_steps(steps)
-    norm = _common.canonical_norm(norm)
-    clip = _common.check_clip(clip)
-    return _common.run_attack(
-        model, x, y, epsilon=epsilon, step_size=step_size, steps=steps,
-        norm=norm, start=bool(random_start), clip=clip, seed=seed,
-        batch_size=batch_size,
-    )
+    epsilon = check_epsilon(epsilon)
+    step_size = check_step_size(step_size)
+    steps = check_steps(steps)
+    norm = canonical_norm(norm)
+    clip = check_clip(clip)
+    batch_size = inputs.check_batch_size(batch_size)
+    bounded = not math.isinf(epsilon)
+    if random_start and not bounded:
+        raise ValueError(
+            "`random_start=True` needs a finite `epsilon` (a random point "
+            "of the epsilon-ball); got epsilon=inf."
+        )
+    model, x, y, num_classes = inputs.prepare(model, x, y, clip)
+    if seed is None:
+        seed = int(np.random.randint(0, 2**31 - 1)) if random_start else 0
+    seed = check_number("seed", seed, low=0, integer=True)
+    loop = pgd_loop(model, tuple(x.shape[1:]), num_classes, norm,
+                    bool(random_start), clip, bounded)
+    return inputs.run_in_chunks(
+        loop, x, y, batch_size,
+        tf.constant(epsilon if bounded else 0.0, tf.float32),
+        tf.constant(step_size, tf.float32), tf.constant(steps, tf.int32),
+        tf.constant(seed, tf.int64))
+
+
+def pgd_loop(model, image_shape, num_classes, norm, random_start, clip,
+             bounded):
+    """The compiled PGD loop for one model and configuration (cached).
+
+    Returns a `tf.function` `(x, y, epsilon, step_size, steps, seed,
+    chunk) -> x_adv` taking a batch of any size and one-hot targets `y`;
+    `(seed, chunk)` is the stateless seed of the random start. The loop
+    over steps is a `tf.while_loop` inside the graph; the radius, step
+    size, step count and seed are tensors, so changing them does not
+    retrace.
+    """
+    signature = [
+        tf.TensorSpec((None,) + tuple(image_shape), tf.float32, name="x"),
+        tf.TensorSpec((None, num_classes), tf.float32, name="y"),
+        tf.TensorSpec((), tf.float32, name="epsilon"),
+        tf.TensorSpec((), tf.float32, name="step_size"),
+        tf.TensorSpec((), tf.int32, name="steps"),
+        tf.TensorSpec((), tf.int64, name="seed"),
+        tf.TensorSpec((), tf.int64, name="chunk"),
+    ]
+
+    def build(model_ref):
+        @tf.function(input_signature=signature)
+        def run(x, y, epsilon, step_size, steps, seed, chunk):
+            classifier = model_ref()
+            if random_start:
+                x_adv = start_point(x, epsilon, norm, clip,
+                                    tf.stack([seed, chunk]))
+            else:
+                x_adv = tf.identity(x)
+            for _ in tf.range(steps):
+                gradient = loss_gradient(classifier, x_adv, y)
+                x_adv = ascent_step(x_adv, gradient, step_size, norm)
+                x_adv = project(x_adv, x, epsilon, norm, clip, bounded)
+            return x_adv
+        return run
+
+    key = ("pgd", tuple(image_shape), int(num_classes), norm,
+           bool(random_start), clip, bool(bounded))
+    return inputs.compiled(model, key, build)

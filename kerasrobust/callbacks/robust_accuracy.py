@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from kerasrobust._validation import check_number
-from kerasrobust.attacks import _common
+from kerasrobust.attacks import inputs
 from kerasrobust.evaluate.robustness import PAPER_PGD
 from kerasrobust.evaluate.robustness import as_attack
 from kerasrobust.evaluate.robustness import error_percent
@@ -102,7 +102,7 @@ class RobustAccuracy(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         # Bad shapes, labels or a softmax output fail before the first epoch.
-        _common.prepare(self.model, self.x[:8], self.y[:8], self.attack.clip)
+        inputs.prepare(self.model, self.x[:8], self.y[:8], self.attack.clip)
 
     def on_epoch_end(self, epoch, logs=None):
         last = self.params.get("epochs") if self.params else None

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from kerasrobust import __version__
+from kerasrobust._version import __version__
 from kerasrobust.cli import attack
 from kerasrobust.cli import certify
 from kerasrobust.cli import export

@@ -7,11 +7,13 @@ has one.
 import gzip
 import hashlib
 import os
+import zlib
 
 import numpy as np
 
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
+from kerasrobust._validation import infer_num_classes
 from kerasrobust.data.augment import AUGMENTATIONS
 from kerasrobust.data.image_dataset import ImageDataset
 from kerasrobust.data.images import to_labels
@@ -94,11 +96,18 @@ def read_idx(path, rank=None):
         rank: expected rank, or `None` for any.
 
     Raises:
-        ValueError: bad magic number or data size.
+        ValueError: a truncated or corrupt gzip file, a bad magic number or
+            data size.
     """
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(
+            f"{path} is truncated or corrupt ({type(error).__name__}: "
+            f"{error}); copy or download it again."
+        ) from None
     magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
     ok = (magic is not None and magic >> 8 == _IDX_UBYTE and magic & 0xFF
           and (rank is None or magic & 0xFF == rank))
@@ -264,7 +273,10 @@ def load_npz(data_dir, num_classes=None, augmentation=None, crop_padding=4,
     Args:
         data_dir: the `.npz` file, or a folder holding exactly one (looked
             for in the folder, then in its immediate subfolders).
-        num_classes: default: largest label + 1.
+        num_classes: default: largest label + 1, which requires the labels
+            to be 0..K-1 with every class present (labels 5..14 are an
+            error rather than a 15-class model); give it when some classes
+            are really absent from the file.
         augmentation: `"crop_flip"`, `"crop"` or `"none"`; default
             `"crop_flip"` for 3-channel images, else `"crop"`.
         crop_padding: int >= 0, default 4.
@@ -279,7 +291,7 @@ def load_npz(data_dir, num_classes=None, augmentation=None, crop_padding=4,
         keys = ("x_train", "y_train", "x_test", "y_test")
         missing = [k for k in keys if k not in archive.files]
         if missing:
-            raise KeyError(
+            raise ValueError(
                 f"npz: {path} lacks {', '.join(missing)}; it must hold "
                 f"{', '.join(keys)} (it holds {', '.join(archive.files)})."
             )
@@ -289,7 +301,8 @@ def load_npz(data_dir, num_classes=None, augmentation=None, crop_padding=4,
     y_train = to_labels(arrays["y_train"], "y_train")
     y_test = to_labels(arrays["y_test"], "y_test")
     if num_classes is None:
-        num_classes = int(max(y_train.max(), y_test.max())) + 1
+        num_classes = infer_num_classes(np.concatenate([y_train, y_test]),
+                                        "y_train/y_test")
     if augmentation is None:
         augmentation = "crop_flip" if x_train.shape[-1] == 3 else "crop"
     check_choice("augmentation", augmentation, AUGMENTATIONS)

@@ -1,56 +1,47 @@
-"""Checks and conversions for image arrays (float32 NHWC in [0, 1])."""
+"""Image arrays of the data loaders (float32 NHWC in [0, 1]).
+
+The checks themselves are `kerasrobust._validation`'s, shared with every
+other boundary; this module adds what only stored datasets need: uint8
+files are converted (divided by 255) and grayscale gets a channel axis.
+"""
 
 import numpy as np
+
+from kerasrobust._validation import check_images
+from kerasrobust._validation import check_labels
 
 
 def validate_images(x, name="x"):
     """Checks that `x` is a batch of images in the library's convention.
 
-    The convention is a rank-4 array `(N, H, W, C)` of finite values in
+    The convention is a rank-4 array `(N, H, W, C)` of finite floats in
     `[0, 1]`; noise levels and attack radii elsewhere in the library are in
-    these pixel units.
+    these pixel units. The checks are `kerasrobust._validation.check_images`
+    (dtype, finite, range up to rounding) plus rank 4 and at least one
+    image.
 
     Args:
         x: array-like of images.
         name: parameter name used in error messages.
 
     Returns:
-        `x` as a NumPy array (not copied when it already is one).
+        `x` as a float32 NumPy array (not copied when it already is one).
 
     Raises:
-        ValueError: if `x` is not rank 4, is empty, not numeric, contains NaN
-            or infinite values, or has values outside `[0, 1]`.
+        ValueError: if `x` is not rank 4, is empty, not floating point
+            (uint8: divide by 255), contains NaN or infinite values, or has
+            values outside `[0, 1]`.
     """
-    x = np.asarray(x)
-    if x.ndim != 4:
+    shape = np.shape(x)
+    if len(shape) != 4:
         raise ValueError(
             f"`{name}` must be a rank-4 array of images (N, H, W, C), got "
-            f"shape {x.shape}. Add a channel axis to grayscale images "
+            f"shape {shape}. Add a channel axis to grayscale images "
             "(x[..., None]) and a batch axis to a single image (x[None])."
         )
-    if x.shape[0] == 0:
-        raise ValueError(f"`{name}` holds no images (shape {x.shape}).")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise ValueError(
-            f"`{name}` must hold numbers, got dtype {x.dtype}."
-        )
-    if np.issubdtype(x.dtype, np.inexact):
-        n_bad = x.size - int(np.count_nonzero(np.isfinite(x)))
-        if n_bad:
-            raise ValueError(
-                f"`{name}` contains {n_bad} non-finite values (NaN or inf) "
-                f"out of {x.size}; images must be finite and in [0, 1]."
-            )
-    low, high = x.min(), x.max()
-    if low < 0 or high > 1:
-        hint = ""
-        if high > 1 and high <= 255:
-            hint = " Images stored as 0..255 must be divided by 255."
-        raise ValueError(
-            f"`{name}` must have values in [0, 1], got min {low:g} and "
-            f"max {high:g}.{hint}"
-        )
-    return x
+    if shape[0] == 0:
+        raise ValueError(f"`{name}` holds no images (shape {shape}).")
+    return check_images(x, name)
 
 
 def to_unit_float(x, name="x"):
@@ -84,29 +75,6 @@ def to_unit_float(x, name="x"):
 
 
 def to_labels(y, name="y"):
-    """Flattens labels to an int64 vector, checking they are integers >= 0."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(
-            f"`{name}` must be a vector of integer class labels (shape (N,) "
-            f"or (N, 1)), got shape {y.shape}. One-hot labels must be "
-            "converted with argmax first."
-        )
-    if not np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_:
-        raise ValueError(
-            f"`{name}` must hold integer class labels, got dtype {y.dtype}."
-        )
-    if np.issubdtype(y.dtype, np.floating):
-        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise ValueError(
-                f"`{name}` must hold integer class labels, got non-integral "
-                "floating-point values."
-            )
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(
-            f"`{name}` must hold class labels >= 0, got min {y.min()}."
-        )
-    return y
+    """Class ids `(N,)` or `(N, 1)` as an int64 vector (integers >= 0;
+    `kerasrobust._validation.check_labels`)."""
+    return check_labels(y, None, name, one_hot=False)

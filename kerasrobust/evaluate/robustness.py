@@ -23,8 +23,8 @@ from kerasrobust._io import atomic_write_json
 from kerasrobust._io import atomic_write_text
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
-from kerasrobust._validation import model_image_shape
-from kerasrobust.attacks import _common
+from kerasrobust.attacks import inputs
+from kerasrobust.attacks import steps as attack_steps
 from kerasrobust.attacks.fgsm import fgsm
 from kerasrobust.attacks.pgd import pgd
 
@@ -64,10 +64,11 @@ class AttackConfig:
     def __post_init__(self):
         set_ = object.__setattr__
         check_choice("attack", self.attack, ATTACKS)
-        set_(self, "norm", _common.canonical_norm(self.norm))
-        set_(self, "clip", _common.check_clip(self.clip))
+        set_(self, "norm", attack_steps.canonical_norm(self.norm))
+        set_(self, "clip", attack_steps.check_clip(self.clip))
         if self.attack == "fgsm":
-            set_(self, "epsilon", _common.check_epsilon(self.epsilon, False))
+            set_(self, "epsilon",
+                 attack_steps.check_epsilon(self.epsilon, False))
             if self.steps != 1 or self.random_start or (
                     self.step_size is not None
                     and self.step_size != self.epsilon):
@@ -82,11 +83,12 @@ class AttackConfig:
             set_(self, "step_size", None)
             set_(self, "steps", 1)
         else:
-            set_(self, "epsilon", _common.check_epsilon(self.epsilon))
+            set_(self, "epsilon", attack_steps.check_epsilon(self.epsilon))
             if self.step_size is None:
                 raise ValueError("PGD needs a `step_size` > 0, got None.")
-            set_(self, "step_size", _common.check_step_size(self.step_size))
-            set_(self, "steps", _common.check_steps(self.steps))
+            set_(self, "step_size",
+                 attack_steps.check_step_size(self.step_size))
+            set_(self, "steps", attack_steps.check_steps(self.steps))
             set_(self, "random_start", bool(self.random_start))
             if self.random_start and math.isinf(self.epsilon):
                 raise ValueError(
@@ -259,7 +261,7 @@ def _as_batches(model, dataset, batch_size):
                 "A tf.data `dataset` must yield (images, labels) pairs; got "
                 f"elements {spec}."
             )
-        want = model_image_shape(_common.resolve_model(model))
+        want = inputs.image_shape(model)
         if want is not None and spec[0].shape.rank == len(want):
             dataset = dataset.batch(batch_size)
         return None, ((np.asarray(x), np.asarray(y))
@@ -287,11 +289,11 @@ def _label_ids(y_onehot):
 
 def predicted_classes(model, x, batch_size=256):
     """Top-1 classes of `model` (inference mode) for the images `x`."""
-    classifier = _common.resolve_model(model)
+    classifier = inputs.check_model(model)
     x = tf.convert_to_tensor(x, tf.float32)
     if int(tf.shape(x)[0]) == 0:
         return np.zeros((0,), np.int64)
-    logits = _common.logits_function(classifier, tuple(x.shape[1:]))
+    logits = inputs.logits_function(classifier, tuple(x.shape[1:]))
     return np.concatenate([
         np.asarray(tf.argmax(logits(x[i:i + batch_size]), axis=1))
         for i in range(0, int(tf.shape(x)[0]), batch_size)
@@ -300,7 +302,7 @@ def predicted_classes(model, x, batch_size=256):
 
 def error_percent(model, x, y, batch_size=256):
     """Top-1 error of `model` on `(x, y)` in percent; `y` ids or one-hot."""
-    classifier, x, y, _ = _common.prepare(model, x, y, clip=None)
+    classifier, x, y, _ = inputs.prepare(model, x, y, clip=None)
     ids = _label_ids(y)
     if len(ids) == 0:
         return float("nan")
@@ -400,7 +402,7 @@ def robustness(model, dataset, attacks=None, source_model=None,
     for xb, yb in batches:
         # Checks shapes, labels and the softmax once; each attack then
         # checks the images against its own pixel box.
-        classifier, xt, yt, _ = _common.prepare(model, xb, yb, clip=None)
+        classifier, xt, yt, _ = inputs.prepare(model, xb, yb, clip=None)
         ids = _label_ids(yt)
         n += len(ids)
         clean_wrong += int((predicted_classes(classifier, xt, batch_size)

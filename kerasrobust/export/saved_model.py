@@ -58,7 +58,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasrobust import __version__
+from kerasrobust._version import __version__
 from kerasrobust._io import atomic_directory
 from kerasrobust._validation import (
     check_number,

@@ -34,7 +34,7 @@ forgetting that factor 2 doubles the failure rate.
 import numpy as np
 import tensorflow as tf
 
-from kerasrobust._validation import _short, check_counts, check_number
+from kerasrobust._validation import check_counts, check_number, short_repr
 
 #: Halvings of [0, 1] in every bisection.
 BISECTION_STEPS = 80
@@ -203,7 +203,7 @@ def _check_alpha_array(name, alpha):
     bad = ~np.isfinite(arr) | (arr < 0.0) | (arr >= 1.0)
     if np.any(bad):
         raise ValueError(f"`{name}` must be in [0, 1), got "
-                         f"{arr[bad].ravel()[0].item()!r} in {_short(arr)}.")
+                         f"{arr[bad].ravel()[0].item()!r} in {short_repr(arr)}.")
     return arr
 
 
@@ -213,7 +213,7 @@ def _check_k_n(k, n, k_name="k", n_name="n"):
     if np.any(n < 1):
         raise ValueError(
             f"`{n_name}` (the number of samples) must be in [1, inf), got "
-            f"{_short(n) if n.ndim else int(n)}.")
+            f"{short_repr(n) if n.ndim else int(n)}.")
     try:
         kb, nb = np.broadcast_arrays(k, n)
     except ValueError as e:

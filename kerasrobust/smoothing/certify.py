@@ -37,10 +37,10 @@ import numpy as np
 import tensorflow as tf
 
 from kerasrobust._validation import (
-    _short,
     check_counts,
     check_number,
     require,
+    short_repr,
 )
 from kerasrobust.smoothing.bounds import (
     as_float64,

@@ -9,8 +9,8 @@ import tensorflow as tf
 from keras import ops
 
 from kerasrobust._validation import check_number
-from kerasrobust.attacks._common import ascent_step
-from kerasrobust.attacks._common import project
+from kerasrobust.attacks.steps import ascent_step
+from kerasrobust.attacks.steps import project
 from kerasrobust.training.adre import ADRE
 from kerasrobust.training.adre import adre_loss
 from kerasrobust.training.gaussian_augment import smoothed_log_probabilities

@@ -422,7 +422,7 @@ def test_readme_tf_serving_requests_match_the_signatures(tmp_path):
     signature's dtypes), runs against the export."""
     requests = _readme_requests()
     assert {r["signature_name"] for r in requests} == {
-        "serving_default", "predict_smoothed", "certify"}
+        "serving_default", "predict_smoothed", "certify", "certify_options"}
     model = tiny_base_model(input_shape=(2, 2, 1), num_classes=NUM_CLASSES)
     path = kerasrobust.export_saved_model(model, tmp_path / "digits" / "1",
                                           sigma=0.25)
@@ -432,7 +432,8 @@ def test_readme_tf_serving_requests_match_the_signatures(tmp_path):
         specs = signature.structured_input_signature[1]
         inputs = request.get("inputs") or {"x": request["instances"]}
         assert set(inputs) == set(specs)
-        out = signature(**{name: tf.constant(value, specs[name].dtype)
+        out = signature(**{name: tf.constant(value, specs[name].dtype,
+                                             shape=np.shape(value))
                            for name, value in inputs.items()})
         assert out["label"].shape == (1,)
 

@@ -324,8 +324,9 @@ def predict_tensors(counts, alpha):
 def check_alpha(alpha):
     """``alpha`` in (0, 1); returns the graph assertions (none eagerly)."""
     alpha = as_float64(alpha)
-    return [require((alpha > 0.0) & (alpha < 1.0), "`alpha` must be in (0, 1)",
-                    alpha)]
+    check = require((alpha > 0.0) & (alpha < 1.0), "`alpha` must be in (0, 1)",
+                    alpha)
+    return [check] if check is not None else []
 
 
 def check_sample_sizes(n, n0=None):
@@ -339,7 +340,7 @@ def check_sample_sizes(n, n0=None):
                     "(estimation draws); (n0, n)",
                     tf.stack([tf.cast(n0, _F64), tf.cast(n, _F64)], -1)),
         ]
-    return checks
+    return [c for c in checks if c is not None]
 
 
 def check_arguments(n0, n, alpha, method, alpha_prime_rule="selection",

@@ -77,8 +77,10 @@ def build(model_name, seed, data, mean, std):
         if initial is None:
             initial = base.get_weights()
         base.set_weights(initial)
+        # lam is ADRE's own (make_trainer refuses it for gaussian).
+        options = {"lam": 0.1} if method == "adre" else {}
         trainer = make_trainer(method, base, sigma=0.25, num_noise=8,
-                               lam=0.1, weight_decay=common.WEIGHT_DECAY,
+                               **options, weight_decay=common.WEIGHT_DECAY,
                                seed=seed)
         trainer.compile(optimizer=keras.optimizers.SGD(
             common.LEARNING_RATE, momentum=common.MOMENTUM),

@@ -223,7 +223,9 @@ def build_trainers(model_name, seed, data, mean, std):
     for method in METHODS:
         copy = base()
         copy.set_weights(initial_weights)
-        trainer = make_trainer(method, copy, alpha=MIXUP_ALPHA,
+        # alpha is MixUp's own (make_trainer refuses it for the others).
+        options = {"alpha": MIXUP_ALPHA} if method == "mixup" else {}
+        trainer = make_trainer(method, copy, **options,
                                weight_decay=WEIGHT_DECAY, seed=seed)
         trainer.compile(
             optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE,

@@ -78,8 +78,11 @@ def train(method, data, args):
     base = kerasrobust.models.get_model(
         args.model, input_shape=data.input_shape,
         num_classes=data.num_classes, mean=mean, std=std)
+    # epsilon and beta_mode are ALPS' own (make_trainer refuses them for ERM).
+    options = ({"epsilon": args.epsilon, "beta_mode": args.beta_mode}
+               if method == "alps" else {})
     model = kerasrobust.training.make_trainer(
-        method, base, epsilon=args.epsilon, beta_mode=args.beta_mode,
+        method, base, **options,
         weight_decay=kerasrobust.training.PAPER_WEIGHT_DECAY, seed=args.seed)
     train_ds = data.train_dataset(batch_size=args.batch_size, seed=args.seed)
     model.compile(optimizer=kerasrobust.training.paper_optimizer(

@@ -1,5 +1,7 @@
 """The certification callback writes certified accuracy into fit's logs."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -64,3 +66,32 @@ def test_bad_arguments(kwargs, match):
     x, y = tiny_data(n=4)
     with pytest.raises(ValueError, match=match):
         CertifiedAccuracy(x, y, **kwargs)
+
+
+def test_under_a_strategy_certifies_once_over_both_replicas():
+    """fit under MirroredStrategy (2 logical CPUs) logs what one device
+    logs, and the certification's forward passes ran on both replicas."""
+    from helpers import mirrored_strategy
+    from helpers import tiny_base_model
+
+    x, y = tiny_data(n=8)
+    histories, callbacks = [], []
+    for strategy in (None, mirrored_strategy()):
+        scope = strategy.scope() if strategy else contextlib.nullcontext()
+        with scope:
+            model = GaussianAugment(tiny_base_model(seed=3), sigma=0.5,
+                                    seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.0))
+        callback = CertifiedAccuracy(x, y, n0=20, n=300, alpha=0.01,
+                                     radii=(0.0, 0.1), batch_size=100)
+        histories.append(model.fit(x, y, epochs=1, batch_size=4, verbose=0,
+                                   shuffle=False,
+                                   callbacks=[callback]).history)
+        callbacks.append(callback)
+    for key in ("val_acr", "val_certified_accuracy_0",
+                "val_certified_accuracy_0.1"):
+        assert histories[0][key] == histories[1][key]
+    # Selection and estimation draws of the 8 images, once in all.
+    assert callbacks[0].last_replica_draws.tolist() == [8 * 320]
+    draws = callbacks[1].last_replica_draws
+    assert draws.sum() == 8 * 320 and draws.min() >= 0.4 * 8 * 320

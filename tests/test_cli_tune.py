@@ -32,6 +32,19 @@ def test_help_documents_every_option():
                  "--space", "--dataset", "--epochs", "--out-dir",
                  "--resume", "--radius"):
         assert flag in text
+    # The fixed (not searched) method settings, with each method's default.
+    helps = {a.option_strings[0]: a.help for a in tune._actions
+             if a.option_strings}
+    assert "Default: batch for --method mixup; sample for --method alps." in (
+        helps["--lambda-sampling"])
+    assert "Default: 0 for --method smoothadv, adre_adv." in (
+        helps["--warmup-epochs"])
+    assert "Default: off for --method adre, smoothadv, adre_adv." in (
+        helps["--single-draw-per"])
+    # Searched hyperparameters go through --space; --alpha stays the
+    # certification's failure probability.
+    assert "--epsilon" not in helps and "--sigma" not in helps
+    assert "failure probability" in helps["--alpha"]
 
 
 def test_tune_prints_and_saves_the_best(tmp_path, capsys):
@@ -112,6 +125,17 @@ def test_other_objectives_methods_and_tuners(tmp_path, flags, key):
     (["--eval-examples", "5"], r"'val_accuracy' does not take num_examples"),
     (["--val-fraction", "1"], r"`--val-fraction` must be in \(0, 1\)"),
     (["--resume", "--overwrite"], r"exclude each other"),
+    # Fixed method settings of another method (ignored before).
+    (["--single-draw-per"],
+     r"--single-draw-per does not apply to method 'alps' \(it applies to "
+     r"'adre', 'smoothadv', 'adre_adv'\)"),
+    (["--method", "adre", "--warmup-epochs", "1"],
+     r"--warmup-epochs does not apply to method 'adre' \(it applies to "
+     r"'smoothadv', 'adre_adv'\); 'adre' takes: --single-draw-per\.$"),
+    (["--method", "alps", "--lambda-sampling", "batch", "--space",
+      "sigma=0.5"], r"'sigma'.*'alps'"),
+    (["--method", "smoothadv", "--warmup-epochs", "2"],
+     r"`--warmup-epochs` must be in \[0, 1\], got 2"),
 ])
 def test_bad_values_exit_2_with_one_line(tmp_path, capsys, flags, message):
     out = tmp_path / "run"

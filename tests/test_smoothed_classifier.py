@@ -173,12 +173,15 @@ def test_noisy_copies_keep_shape_and_dtype(dtype):
 
     count = _sampling.make_counter(base, num_classes=2)
     x = tf.zeros((3,) + SHAPE, dtype)
+    # 3 inputs x 2 noise blocks of 25 draws, 2 blocks per forward pass.
     counts = count(x, tf.constant(1.0, dtype), tf.constant([1, 2]),
-                   tf.constant(50), 20)
+                   tf.constant([0, 1, 2]), tf.constant(0), tf.constant(50),
+                   tf.constant(2))
     np.testing.assert_array_equal(counts.numpy().sum(1), 50)
     # Noise around 0: about half the votes for class 1.
     assert 0.25 < counts.numpy()[:, 1].mean() / 50 < 0.75
-    assert seen == [(tf.as_dtype(dtype), (3 * 20,) + SHAPE, False)]
+    assert [(d, s[1:], t) for d, s, t in seen] == [
+        (tf.as_dtype(dtype), SHAPE, False)]
 
 
 def test_integer_images_are_refused():
@@ -188,28 +191,36 @@ def test_integer_images_are_refused():
         smoothed.certify((x * 255).astype(np.uint8), 10, 10, 0.01)
 
 
-def test_plan_block_packs_inputs_and_splits_draws():
-    assert _sampling.plan_block(100, 1000) == (10, 100, 1)
-    assert _sampling.plan_block(100000, 1000) == (1, 1000, 100)
-    assert _sampling.plan_block(150, 100) == (1, 75, 2)
-    b, chunk, k = _sampling.plan_block(100001, 1000)
-    assert b == 1 and chunk <= 1000 and 0 <= k * chunk - 100001 < k
+def test_work_plan_packs_inputs_and_splits_draws():
+    block = _sampling.NOISE_BLOCK
+    assert block == 25
+    # n0 = 100 at batch 1000: 10 inputs fill a forward pass.
+    assert _sampling.plan_block(100, 1000) == 10
+    assert _sampling.plan_block(100000, 1000) == 1
+    assert _sampling.blocks_for(0, 100) == 4
+    assert _sampling.blocks_for(0, 101) == 5
+    assert _sampling.blocks_for(60, 70) == 4      # draws 60..129: blocks 2-5
+    assert _sampling.items_per_pass(1000, 400) == 40
+    assert _sampling.items_per_pass(1000, 4) == 4   # short call: no padding
+    assert _sampling.items_per_pass(1000, 5, num_replicas=2) == 3
+    assert _sampling.items_per_pass(10, 400) == 1   # at least one block
 
 
 def test_draws_past_n_are_not_counted_and_no_retrace():
     x, w, b = make_problem(np.array([0.0, 0.1, -0.1]), seed=6)
     smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
-    counts = smoothed.sample_counts(x, 101, batch_size=40)  # 3 x 34 draws
+    counts = smoothed.sample_counts(x, 101, batch_size=40)
     np.testing.assert_array_equal(counts.sum(1), 101)
-    smoothed.sample_counts(x, 120, batch_size=40)  # chunk 40: one trace
     traces = smoothed._counter.experimental_get_tracing_count()
-    for num in (120, 160, 400, 80):  # chunk 40, other n: no retrace
-        counts = smoothed.sample_counts(x, num, batch_size=40)
+    for num, start in ((120, 0), (160, 3), (400, 0), (7, 80)):
+        counts = smoothed.sample_counts(x, num, batch_size=40, start=start)
         np.testing.assert_array_equal(counts.sum(1), num)
     assert smoothed._counter.experimental_get_tracing_count() == traces
-    smoothed.certify(x, 10, 100, 0.01, batch_size=40, verbose=0)
+    # Another number of inputs: one more, shape-relaxed trace, then none.
+    smoothed.certify(x[:2], 10, 1000, 0.01, batch_size=400, verbose=0)
     traces = smoothed._counter.experimental_get_tracing_count()
     smoothed.certify(x, 10, 100, 0.01, batch_size=40, verbose=0)
+    smoothed.certify(x[:1], 10, 300, 0.01, batch_size=400, verbose=0)
     assert smoothed._counter.experimental_get_tracing_count() == traces
 
 
@@ -217,8 +228,14 @@ def test_counting_compiles_under_xla():
     x, w, b = make_problem(np.array([0.1, -0.1]), seed=7)
     count = _sampling.make_counter(linear_model(w, b), 2, jit_compile=True)
     counts = count(tf.constant(x), tf.constant(SIGMA), tf.constant([3, 4]),
-                   tf.constant(70), 32).numpy()
+                   tf.constant([5, 9]), tf.constant(10), tf.constant(70),
+                   tf.constant(2)).numpy()
     np.testing.assert_array_equal(counts.sum(1), 70)
+    # Under XLA too, the counts do not depend on the passes' size.
+    np.testing.assert_array_equal(
+        counts, count(tf.constant(x), tf.constant(SIGMA), tf.constant([3, 4]),
+                      tf.constant([5, 9]), tf.constant(10), tf.constant(70),
+                      tf.constant(3)).numpy())
 
 
 # ------------------------------------------------------ (d) from_logits
@@ -343,20 +360,24 @@ def test_out_of_memory_halves_the_forward_batch():
     counter = smoothed._get_counter()
     calls = []
 
-    def flaky(x_block, sigma, seed, num, chunk):
-        calls.append(int(x_block.shape[0]) * chunk)
+    def flaky(*args):
+        calls.append(int(args[-1]) * _sampling.NOISE_BLOCK)
         if len(calls) == 1:
             raise tf.errors.ResourceExhaustedError(None, None, "OOM (test)")
-        return counter(x_block, sigma, seed, num, chunk)
+        return counter(*args)
 
     smoothed._counter = flaky
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        counts = smoothed.sample_counts(x, 100, batch_size=300)
+        counts = smoothed.sample_counts(x, 100, batch_size=300, seed=4)
     assert any("out of memory" in str(w.message) for w in caught)
     np.testing.assert_array_equal(counts.sum(1), 100)
     assert calls[0] == 300 and max(calls[1:]) <= 150
     assert smoothed.max_forward_batch == 150
+    # The smaller passes count the same draws.
+    fresh = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    np.testing.assert_array_equal(
+        counts, fresh.sample_counts(x, 100, batch_size=300, seed=4))
 
 
 def test_under_mirrored_strategy_matches_one_device():
@@ -370,6 +391,10 @@ def test_under_mirrored_strategy_matches_one_device():
                 base = linear_model(w, b)
         smoothed = SmoothedClassifier(base, 2, SIGMA, seed=3)
         results.append(smoothed.certify(x, 20, 200, 0.01, verbose=0))
+        # A base model built in the scope: both replicas draw.
+        assert len(smoothed.last_replica_draws) == (1 if strategy is None
+                                                    else 2)
+        assert smoothed.last_replica_draws.min() > 0
     np.testing.assert_array_equal(results[0].counts_estimation,
                                   results[1].counts_estimation)
     np.testing.assert_array_equal(results[0].radius, results[1].radius)
@@ -391,3 +416,29 @@ def test_readme_snippet_runs(tmp_path, monkeypatch):
     np.testing.assert_array_equal(result.counts_estimation.sum(1), 1000)
     assert namespace["probabilities"].shape == (8, 10)
     assert (tmp_path / "smoothed.keras").is_file()
+
+
+# ------------------------------------------ mixed precision (issue 12.5)
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_sampling_in_16_bit_precision(precision):
+    x, w, b = make_problem(np.array([-0.2, 0.05, 0.3]), seed=14)
+    base = linear_model(w, b)
+    full = SmoothedClassifier(base, 2, SIGMA, seed=0)
+    half = SmoothedClassifier(base, 2, SIGMA, seed=0,
+                              sampling_precision=precision)
+    expected = full.sample_counts(x, 400, seed=2)
+    counts = half.sample_counts(x, 400, seed=2)
+    assert counts.dtype == np.int64
+    np.testing.assert_array_equal(counts.sum(1), 400)
+    # Same noise, 16-bit forward passes: a vote changes only where the
+    # rounded score changes sign, a few draws at most.
+    assert np.abs(counts - expected).sum() / 2 <= 0.02 * 3 * 400
+    copy = half._sampling_model()
+    assert copy is not base
+    assert copy.layers[-1].compute_dtype == precision.split("_")[1]
+    assert base.layers[-1].compute_dtype == "float32"   # not modified
+    for a, b_ in zip(copy.get_weights(), base.get_weights()):
+        np.testing.assert_array_equal(a, b_)
+    result = half.certify(x, 20, 200, 0.01, verbose=0)
+    assert result.radius.dtype == np.float64
+    assert half.get_config()["sampling_precision"] == precision

@@ -137,6 +137,9 @@ def test_fixed_values_and_overrides_reach_the_trainer():
 @pytest.mark.parametrize("method,space,error,match", [
     ("alps", {"foo": 1}, ValueError, r"'foo'.*'alps'.*'epsilon'"),
     ("smoothadv", {"lam": 0.1}, ValueError, r"'lam'.*'smoothadv'"),
+    ("smoothadv", {"warmup_epochs": [0, 1]}, ValueError,
+     r"'warmup_epochs', a setting of method 'smoothadv' that is not "
+     r"searched; pass it in `trainer_kwargs`"),
     ("alps", {"beta_mode": (0.8, 1.0)}, ValueError,
      r"`search_space\['beta_mode'\]\[1\]` must be in \(0, 1\), got 1\.0"),
     ("alps", {"epsilon": -0.1}, ValueError,
@@ -474,7 +477,14 @@ def test_registered_architecture_and_paper_recipe_from_the_data(tmp_path):
     (dict(model=42), TypeError, r"registered architecture name"),
     (dict(method="dropout"), ValueError, r"hp.get\('dropout'\)"),
     (dict(optimizer=None), ValueError, r"needs `steps_per_epoch`"),
-    (dict(trainer_kwargs={"sigma": 0.5}), ValueError, r"'sigma'.*search_"),
+    (dict(method="adre", trainer_kwargs={"sigma": 0.5}), ValueError,
+     r"'sigma'.*search_"),
+    # A fixed setting of another method fails before any trial.
+    (dict(trainer_kwargs={"single_draw_per": True}), ValueError,
+     r"`single_draw_per` does not apply to method 'alps' \(it applies to "
+     r"'adre', 'smoothadv', 'adre_adv'\)"),
+    (dict(method="mixup", trainer_kwargs={"sigma": 0.5}), ValueError,
+     r"`sigma` does not apply to method 'mixup'"),
     (dict(objective="best"), ValueError, r"`objective` must be one of"),
 ])
 def test_bad_hypermodel_arguments(kwargs, error, match):

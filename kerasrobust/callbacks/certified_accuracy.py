@@ -26,6 +26,12 @@ class CertifiedAccuracy(keras.callbacks.Callback):
     bounds that are looser than a final certification with n = 100,000;
     the figures track training, they are not the final certificate.
 
+    Under a `tf.distribute` strategy (the model built in
+    `strategy.scope()`, `MirroredStrategy` or `MultiWorkerMirroredStrategy`)
+    the subset is certified once, its forward passes spread over all
+    replicas (of all workers) and the counts summed, so every worker logs
+    the same values, equal to a single-device run's.
+
     Args:
         x: validation images in [0, 1], a fixed subset (e.g. 100 images).
         y: their integer labels.
@@ -36,9 +42,12 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         radii: radii at which to report certified accuracy.
         method: "cohen" (CERTIFY) or "tight" (T-CERTIFY).
         every: certify every `every` epochs (and at the last one).
-        batch_size: noisy images per forward pass.
+        batch_size: noisy images per forward pass (per replica).
         seed: seed of the noise (the same noise stream every time it runs,
             so epochs are compared on equal terms).
+        sampling_precision: `"float32"`, `"mixed_bfloat16"` or
+            `"mixed_float16"`, the precision of the noisy forward passes
+            (see `SmoothedClassifier`).
 
     Example:
     ```python
@@ -50,7 +59,7 @@ class CertifiedAccuracy(keras.callbacks.Callback):
 
     def __init__(self, x, y, sigma=None, n0=100, n=1000, alpha=0.001,
                  radii=(0.0, 0.25, 0.5, 0.75, 1.0), method="cohen", every=1,
-                 batch_size=1000, seed=0):
+                 batch_size=1000, seed=0, sampling_precision="float32"):
         super().__init__()
         self.x = np.asarray(x)
         self.y = np.asarray(y).reshape(-1)
@@ -67,8 +76,12 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         self.radii = [check_number("radii", r, low=0) for r in radii]
         self.method = method
         self.every = check_number("every", every, low=1, integer=True)
-        self.batch_size = batch_size
-        self.seed = seed
+        self.batch_size = check_number("batch_size", batch_size, low=1,
+                                       integer=True)
+        self.seed = check_number("seed", seed, low=0, integer=True)
+        self.sampling_precision = sampling_precision
+        # Draws of the last certification per replica (replicas at work).
+        self.last_replica_draws = None
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 == self.params.get("epochs")
@@ -90,11 +103,14 @@ class CertifiedAccuracy(keras.callbacks.Callback):
                 "`sigma` must be given to CertifiedAccuracy when the model "
                 "has no `sigma` attribute (only the noise-training wrappers "
                 "have one).")
-        smoothed = SmoothedClassifier(base, base.output_shape[-1], sigma,
-                                      seed=self.seed)
+        smoothed = SmoothedClassifier(
+            base, base.output_shape[-1], sigma, seed=self.seed,
+            sampling_precision=self.sampling_precision)
+        # Spread over the replicas of the strategy the model lives in.
         result = smoothed.certify(self.x, self.n0, self.n, self.alpha,
                                   batch_size=self.batch_size,
                                   method=self.method, verbose=0)
+        self.last_replica_draws = smoothed.last_replica_draws
         rows = {"correct": result.label == self.y, "radius": result.radius,
                 "predict": result.label, "label": self.y}
         accuracies = certified_accuracy(rows, np.asarray(self.radii))

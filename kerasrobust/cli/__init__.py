@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from kerasrobust._version import __version__
+from kerasrobust.cli import analyze
 from kerasrobust.cli import attack
 from kerasrobust.cli import certify
 from kerasrobust.cli import export
@@ -22,6 +23,7 @@ def build_parser():
     train.add_parser(commands)
     attack.add_parser(commands)
     certify.add_parser(commands)
+    analyze.add_parser(commands)
     tune.add_parser(commands)
     export.add_parser(commands)
     return parser

@@ -4,9 +4,18 @@ Loads a `.keras` base model (or a training wrapper, whose base model is
 used), smooths it with Gaussian noise of level `--sigma`, and runs CERTIFY
 (Cohen et al. 2019, `--method cohen`) or T-CERTIFY (Feng et al. 2021,
 Algorithm 2, `--method tight`) on test images. Writes Cohen et al.'s log
-(`idx label predict radius correct time`, one line per image), prints the
-certified accuracy at radii 0, 0.25, 0.5, ... and the average certified
-radius (ACR), and plots the certified-accuracy curve with `--plot`.
+(`idx label predict radius correct time`, one line per image, appended and
+flushed as soon as the image is certified; the run's settings in
+`<out>.settings.json`), prints the certified accuracy at radii 0, 0.25, 0.5,
+... and the average certified radius (ACR), and plots the certified-accuracy
+curve with `--plot`.
+
+Long runs: `--resume` continues a killed run from its log; `--shard I/K`
+certifies a deterministic 1/K of the images (for K processes, GPUs or
+machines; merge the K logs with `kerasrobust analyze`); all devices of one
+process are used through `tf.distribute` (`--distribute`). An image's
+result depends only on `--seed` and its test index, so sharded, resumed
+and multi-device runs log the same rows as one uninterrupted run.
 
 The papers' settings are `--n0 100 --n 100000 --alpha 0.001` on every 20th
 CIFAR-10 test image (`--skip 20`); the defaults are those except `--n
@@ -15,15 +24,14 @@ cores, 80 s for ResNet-110).
 """
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing.certify import METHODS
 
-RADIUS_STEP = 0.25
 
 
 def add_parser(commands):
@@ -52,6 +60,11 @@ def add_parser(commands):
                         "CIFAR-10)")
     g.add_argument("--limit", type=int, default=None, metavar="N",
                    help="certify at most N images (after --skip)")
+    g.add_argument("--shard", default=None, metavar="I/K",
+                   help="certify shard I of K (1 <= I <= K): every K-th of "
+                        "the selected images from the I-th on; run K "
+                        "processes (one per GPU, a job array) and merge "
+                        "their logs with `kerasrobust analyze`")
 
     g = p.add_argument_group("smoothing and certification (paper values)")
     g.add_argument("--sigma", type=float, required=True,
@@ -71,101 +84,179 @@ def add_parser(commands):
                    help="noisy images per forward pass (halved "
                         "automatically when out of memory)")
     g.add_argument("--seed", type=int, default=0,
-                   help="seed of the Gaussian draws")
+                   help="seed of the Gaussian draws (an image's draws depend "
+                        "only on the seed and its test index)")
+    g.add_argument("--sampling-precision",
+                   choices=SmoothedClassifier.SAMPLING_PRECISIONS,
+                   default="float32",
+                   help="precision of the noisy forward passes: mixed_"
+                        "bfloat16 / mixed_float16 run a 16-bit copy of the "
+                        "model (faster on GPUs/TPUs; the certificate is for "
+                        "the model as run in that precision)")
+    g.add_argument("--distribute", choices=("auto", "none", "mirrored"),
+                   default="auto",
+                   help="spread the forward passes over all GPUs of this "
+                        "process with MirroredStrategy ('auto': when "
+                        "several GPUs are visible)")
 
     g = p.add_argument_group("output")
     g.add_argument("--out", default="certify.tsv", metavar="PATH",
                    help="Cohen et al.'s tab-separated log: idx label predict "
-                        "radius correct time")
+                        "radius correct time, one row appended per image; "
+                        "never overwritten (see --resume)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run whose log is --out: keep its rows, "
+                        "drop a torn last line, certify the rest (refused "
+                        "when its settings differ)")
     g.add_argument("--plot", default=None, metavar="PATH",
                    help="also plot certified accuracy against the radius "
                         "(e.g. curve.png)")
-    g.add_argument("--verbose", type=int, choices=(0, 1), default=None,
-                   help="progress bar over the images (default: 1 on a "
-                        "terminal, else 0)")
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                   help="0: quiet; 1: progress bar; 2: a progress line "
+                        "(images done, samples/s, ETA) every "
+                        "--progress-every images (default: 1 on a terminal, "
+                        "else 2)")
+    g.add_argument("--progress-every", type=int, default=10, metavar="N",
+                   help="images between progress lines (--verbose 2)")
     p.set_defaults(run=run)
     return p
 
 
 def run(args):
     start = time.time()
-    _check_arguments(args)
+    shard = _check_arguments(args)
 
     import keras
     import numpy as np
+    import tensorflow as tf
 
+    from kerasrobust.cli._options import distribute_strategy
+    from kerasrobust.cli.analyze import print_summary
     from kerasrobust.data import load_dataset
-    from kerasrobust.smoothing import SmoothedClassifier
-    from kerasrobust.smoothing import average_certified_radius
-    from kerasrobust.smoothing import certified_accuracy
+    from kerasrobust.smoothing import CertifyLog
     from kerasrobust.smoothing import plot_certified_accuracy
-    from kerasrobust.smoothing import write_certify_tsv
+    from kerasrobust.smoothing import read_certify_tsv
+    from kerasrobust.smoothing import logs
 
     base = _load_base_model(args.model, keras)
-    smoothed = SmoothedClassifier(
-        base, num_classes=None, sigma=args.sigma,
-        from_logits=not args.probabilities, seed=args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
-    if smoothed.num_classes != data.num_classes:
+    num_classes = base.output_shape[-1]
+    if num_classes != data.num_classes:
         raise ValueError(
-            f"the model returns {smoothed.num_classes} class scores but "
-            f"--dataset {args.dataset} has {data.num_classes} classes."
+            f"--model returns {num_classes} class scores but --dataset "
+            f"{args.dataset} has {data.num_classes} classes."
         )
-    indices = np.arange(0, len(data.x_test), args.skip)
-    if args.limit is not None:
-        indices = indices[:args.limit]
-    x, y = data.x_test[indices], data.y_test[indices]
-    print(f"certifying {len(indices)} of {len(data.x_test)} test images of "
-          f"{args.dataset} ({data.split_note}) with {args.method}: "
-          f"sigma={args.sigma:g}, n0={args.n0}, n={args.n}, "
-          f"alpha={args.alpha:g}", flush=True)
-
-    verbose = args.verbose if args.verbose is not None else int(
-        sys.stdout.isatty())
-    result = smoothed.certify(
-        x, n0=args.n0, n=args.n, alpha=args.alpha,
-        batch_size=args.batch_size, method=args.method, verbose=verbose)
-
-    rows = [
-        {"idx": int(i), "label": int(label), "predict": int(predict),
-         "radius": float(radius), "time": float(seconds)}
-        for i, label, predict, radius, seconds in zip(
-            indices, y, result.label, result.radius, result.time)
-    ]
-    out = write_certify_tsv(args.out, rows)
-    columns = {
-        "radius": result.radius,
-        "correct": (result.label == y).astype(int),
-        "predict": result.label,
+    settings = {
+        "model_sha256": logs.file_sha256(args.model),
+        "sigma": args.sigma, "n0": args.n0, "n": args.n,
+        "alpha": args.alpha, "method": args.method, "seed": args.seed,
+        "dataset": args.dataset, "test_size": len(data.x_test),
+        "skip": args.skip, "limit": args.limit,
+        "shard": list(shard) if shard else None,
+        "sampling_precision": args.sampling_precision,
     }
-    largest = float(np.max(np.where(columns["correct"] == 1, result.radius,
-                                    0.0)))
-    top = max(1.0, math.ceil(largest / RADIUS_STEP) * RADIUS_STEP)
-    radii = np.round(np.arange(0.0, top + RADIUS_STEP / 2, RADIUS_STEP), 10)
-    accuracy = certified_accuracy(columns, radii)
-    acr = average_certified_radius(columns)
+    try:
+        log = (CertifyLog.resume if args.resume else CertifyLog.create)(
+            args.out, settings)
+    except ValueError as e:
+        raise ValueError(f"--{'resume' if args.resume else 'out'}: {e}") \
+            from None
+    except FileExistsError as e:
+        raise FileExistsError(f"--out: {e}") from None
 
+    indices = logs.selected_indices(len(data.x_test), args.skip, args.limit,
+                                    shard)
+    todo = np.array([i for i in indices if int(i) not in log.done],
+                    np.int64)
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    print(f"certifying {len(indices)} of {len(data.x_test)} test images of "
+          f"{args.dataset} ({data.split_note}){where} with {args.method}: "
+          f"sigma={args.sigma:g}, n0={args.n0}, n={args.n}, "
+          f"alpha={args.alpha:g}"
+          + (f"; resuming: {len(indices) - len(todo)} already in {args.out}"
+             if args.resume else ""), flush=True)
+
+    strategy = distribute_strategy(args.distribute, tf)
+    with strategy.scope():
+        smoothed = SmoothedClassifier(
+            base, num_classes=None, sigma=args.sigma,
+            from_logits=not args.probabilities, seed=args.seed,
+            sampling_precision=args.sampling_precision)
+        # One stream seed for the whole run (the generator's first draw, so
+        # a resumed or sharded run draws the same noise for each image).
+        seed = smoothed.draw_seed()
+        with log:
+            _certify_into(log, smoothed, data, todo, seed, args)
+
+    rows = read_certify_tsv(args.out)
     wall = time.time() - start
-    print(_table(radii, accuracy))
-    print(f"average certified radius (ACR): {acr:.4f}")
-    print(f"abstained: {int((result.label == -1).sum())} of {len(rows)}; "
-          f"{float(np.mean(result.time)):.3f} s per image; wall time "
-          f"{wall:.1f} s")
-    saved = [str(out)]
-    if args.plot:
+    print_summary(rows, args.alpha)
+    abstained = sum(r["predict"] == -1 for r in rows)
+    per_image = float(np.mean([r["time"] for r in rows])) if rows else 0.0
+    print(f"abstained: {abstained} of {len(rows)}; {per_image:.3f} s per "
+          f"image; wall time {wall:.1f} s")
+    saved = [str(args.out)]
+    if args.plot and rows:
         title = (f"{args.dataset}, {args.method}, sigma={args.sigma:g}, "
                  f"n={args.n}")
         saved.append(str(plot_certified_accuracy(
-            {f"{args.method} (sigma={args.sigma:g})": columns}, args.plot,
+            {f"{args.method} (sigma={args.sigma:g})": rows}, args.plot,
             title=title)))
     print(f"saved: {', '.join(saved)}")
     return 0
 
 
+def _certify_into(log, smoothed, data, todo, seed, args):
+    """Certifies the images `todo` in groups that fill one forward pass on
+    every replica, appending each image's row as soon as it is done."""
+    import keras
+
+    verbose = args.verbose if args.verbose is not None else (
+        1 if sys.stdout.isatty() else 2)
+    group = smoothed.group_size(args.n, args.batch_size)
+    progbar = (keras.utils.Progbar(len(todo), unit_name="image")
+               if verbose == 1 and len(todo) else None)
+    began = time.perf_counter()
+    next_line = args.progress_every
+    for first in range(0, len(todo), group):
+        chunk = todo[first:first + group]
+        result = smoothed.certify(
+            data.x_test[chunk], n0=args.n0, n=args.n, alpha=args.alpha,
+            batch_size=args.batch_size, method=args.method, verbose=0,
+            indices=chunk, seed=seed)
+        for i, predict, radius, seconds in zip(
+                chunk, result.label, result.radius, result.time):
+            log.append({"idx": int(i), "label": int(data.y_test[i]),
+                        "predict": int(predict), "radius": float(radius),
+                        "time": float(seconds)})
+        done = first + len(chunk)
+        if progbar is not None:
+            progbar.update(done)
+        elif verbose == 2 and (done >= next_line or done == len(todo)):
+            next_line = done + args.progress_every
+            print(_progress_line(done, len(todo), args.n0 + args.n,
+                                 time.perf_counter() - began), flush=True)
+
+
+def _progress_line(done, total, draws_per_image, elapsed):
+    """`certify: 30/500 images, 2,530 samples/s, ETA 0:12:03`."""
+    import datetime
+
+    rate = done * draws_per_image / max(elapsed, 1e-9)
+    eta = (total - done) * draws_per_image / max(rate, 1e-9)
+    eta = datetime.timedelta(seconds=round(eta))
+    return (f"certify: {done}/{total} images, {rate:,.0f} samples/s, "
+            f"ETA {eta}")
+
+
 def _check_arguments(args):
-    """Fails on bad values before the model or the data is loaded."""
+    """Fails on bad values before the model or the data is loaded; returns
+    the shard `(I, K)` or `None`."""
     from kerasrobust._validation import check_number
+    from kerasrobust.smoothing.logs import CertifyLog
+    from kerasrobust.smoothing.logs import parse_shard
+    from kerasrobust.smoothing.logs import settings_path
 
     check_number("--sigma", args.sigma, low=0, low_open=True)
     check_number("--n0", args.n0, low=1, integer=True)
@@ -174,11 +265,33 @@ def _check_arguments(args):
                  high_open=True)
     check_number("--batch-size", args.batch_size, low=1, integer=True)
     check_number("--skip", args.skip, low=1, integer=True)
-    check_number("--seed", args.seed, low=0, integer=True)
+    check_number("--seed", args.seed, low=0, high=2**31 - 1, integer=True)
+    check_number("--progress-every", args.progress_every, low=1,
+                 integer=True)
     if args.limit is not None:
         check_number("--limit", args.limit, low=1, integer=True)
+    shard = None
+    if args.shard is not None:
+        try:
+            shard = parse_shard(args.shard)
+        except ValueError as e:
+            raise ValueError(str(e).replace("`shard`", "`--shard`")) \
+                from None
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model}: no such file.")
+    for flag, path in (("--out", args.out), ("--plot", args.plot)):
+        if path is None:
+            continue
+        try:
+            CertifyLog.check_writable(path)
+        except ValueError as e:
+            raise ValueError(f"{flag}: {e}") from None
+    out = Path(args.out)
+    if not args.resume and (out.exists() or settings_path(out).exists()):
+        raise FileExistsError(
+            f"--out {args.out} already exists; pass --resume to continue "
+            "that run, or choose another path.")
+    return shard
 
 
 def _load_base_model(path, keras):
@@ -188,10 +301,3 @@ def _load_base_model(path, keras):
     if isinstance(model, kerasrobust.training.RobustTrainer):
         model = model.base_model
     return model
-
-
-def _table(radii, accuracy):
-    width = max(6, max(len(f"{r:g}") for r in radii))
-    head = "radius   " + " ".join(f"{r:>{width}g}" for r in radii)
-    body = "cert acc " + " ".join(f"{a:>{width}.3f}" for a in accuracy)
-    return f"{head}\n{body}"

@@ -18,13 +18,16 @@ from kerasrobust._io import atomic_write_json
 from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import distribute_strategy
+from kerasrobust.cli._method_options import add_method_arguments
+from kerasrobust.cli._method_options import declared_flags
+from kerasrobust.cli._method_options import flag
+from kerasrobust.cli._method_options import given_hyperparameters
 from kerasrobust.models import MODELS
-from kerasrobust.training import METHODS as _ALPS_METHODS
-from kerasrobust.training import SMOOTHING_METHODS
+from kerasrobust.training.hyperparameters import METHOD_SPECS
 
 # `cifar_resnet` needs a depth; `cifar_resnet110` is its named variant.
 MODEL_NAMES = tuple(name for name in MODELS if name != "cifar_resnet")
-METHODS = _ALPS_METHODS + SMOOTHING_METHODS
+METHODS = tuple(METHOD_SPECS)
 
 
 def add_parser(commands):
@@ -39,7 +42,8 @@ def add_parser(commands):
                    help="training method; 'dropout' is ERM with dropout "
                         "(--dropout) on the penultimate layer; gaussian, "
                         "adre, smoothadv and adre_adv train base "
-                        "classifiers for randomized smoothing")
+                        "classifiers for randomized smoothing. A "
+                        "hyperparameter flag of another method is an error")
     g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
                    help="architecture (kerasrobust.models)")
     add_data_arguments(
@@ -52,48 +56,7 @@ def add_parser(commands):
     g.add_argument("--no-augment", action="store_true",
                    help="disable the paper's crop/flip augmentation")
 
-    g = p.add_argument_group("method hyperparameters (paper values)")
-    g.add_argument("--epsilon", type=float, default=0.2,
-                   help="ALPS: L1 radius of the label perturbation, (0, 2]; "
-                        "paper range (0, 0.5)")
-    g.add_argument("--beta-mode", type=float, default=0.9,
-                   help="ALPS: mode of lambda ~ Beta, (0, 1); paper range "
-                        "(0.75, 1)")
-    g.add_argument("--beta-concentration", type=float, default=10.0,
-                   help="ALPS: a + b of the Beta distribution, > 2")
-    g.add_argument("--alpha", type=float, default=1.0,
-                   help="MixUp: Beta(alpha, alpha) parameter, > 0")
-    g.add_argument("--label-smoothing", type=float, default=0.1,
-                   help="label_smoothing: smoothing mass, [0, 1)")
-    g.add_argument("--dropout", type=float, default=0.5,
-                   help="dropout: rate on the penultimate layer, [0, 1)")
-    g.add_argument("--lambda-sampling", choices=("sample", "batch"),
-                   default=None,
-                   help="one mixing coefficient per sample or per batch "
-                        "(default: sample for ALPS, batch for MixUp)")
-
-    g = p.add_argument_group("randomized-smoothing methods (ADRE paper)")
-    g.add_argument("--sigma", type=float, default=0.25,
-                   help="Gaussian noise level in pixel units, > 0 (papers: "
-                        "0.12, 0.25, 0.5, 1.0)")
-    g.add_argument("--num-noise", type=int, default=None,
-                   help="noise draws per sample and step, >= 1 (default: 1;"
-                        " 8 for adre, the paper's CIFAR-10 k)")
-    g.add_argument("--lam", type=float, default=None,
-                   help="ADRE weight lambda, >= 0 (default 0.1 for adre and"
-                        " adre_adv)")
-    g.add_argument("--single-draw-per", action="store_true",
-                   help="adre: compute l_per from one noise draw (the "
-                        "paper's CIFAR-10 variant)")
-    g.add_argument("--adv-epsilon", type=float, default=0.25,
-                   help="smoothadv/adre_adv: L2 attack radius in pixel "
-                        "units (0.25 = SmoothAdv's 64/256)")
-    g.add_argument("--adv-steps", type=int, default=1,
-                   help="smoothadv/adre_adv: PGD steps (step size "
-                        "2 * epsilon / steps)")
-    g.add_argument("--warmup-epochs", type=int, default=0,
-                   help="smoothadv/adre_adv: epochs of linear epsilon "
-                        "warm-up (<= --epochs)")
+    add_method_arguments(p)
 
     g = p.add_argument_group("optimization (paper recipe)")
     g.add_argument("--epochs", type=int, default=30,
@@ -140,7 +103,12 @@ def run(args):
             "--resume to continue it, or choose another --out-dir; nothing "
             "was overwritten."
         )
-    _check_hyperparameters(args)
+    values = _check_hyperparameters(args)
+    spec = METHOD_SPECS[args.method]
+    model_values = {h.name: values[h.name] for h in spec.hyperparameters
+                    if h.model}
+    trainer_values = {n: v for n, v in values.items()
+                      if n not in model_values}
 
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
@@ -158,15 +126,10 @@ def run(args):
         base = get_model(
             args.model, input_shape=data.input_shape,
             num_classes=data.num_classes, mean=mean, std=std,
-            dropout=args.dropout if args.method == "dropout" else 0.0,
+            **{"dropout": 0.0, **model_values},
         )
         model = make_trainer(
-            args.method, base, epsilon=args.epsilon,
-            beta_mode=args.beta_mode,
-            beta_concentration=args.beta_concentration, alpha=args.alpha,
-            label_smoothing=args.label_smoothing,
-            lambda_sampling=args.lambda_sampling,
-            **_smoothing_kwargs(args),
+            args.method, base, **trainer_values,
             weight_decay=args.weight_decay, seed=args.seed,
         )
         model.compile(
@@ -176,7 +139,10 @@ def run(args):
             metrics=["accuracy"],
         )
         checkpoint = ResumableCheckpoint(ckpt_dir)
+        requested = model
         model, initial_epoch, _ = checkpoint.restore_or(model)
+        if initial_epoch:
+            _check_same_settings(model, requested, args, ckpt_dir)
     if initial_epoch:
         print(f"Resuming from {ckpt_dir}: {initial_epoch} of "
               f"{args.epochs} epochs done.")
@@ -215,7 +181,9 @@ def run(args):
         "wall_seconds": round(time.time() - start, 2),
         "parameters": int(base.count_params()),
         "history": history,
-        "config": {k: v for k, v in vars(args).items() if k != "run"},
+        # Only the chosen method's hyperparameters (defaults included).
+        "config": {**{k: v for k, v in vars(args).items() if k != "run"},
+                   **values},
         "machine": {"platform": platform.platform(),
                     "python": platform.python_version(),
                     "tensorflow": tf.__version__, "keras": keras.__version__,
@@ -230,7 +198,9 @@ def run(args):
 
 def _check_hyperparameters(args):
     """Fails on bad values before any data is loaded or step is run, with
-    the same checks the wrappers and the optimizer recipe apply."""
+    the same checks the wrappers and the optimizer recipe apply. Returns
+    every hyperparameter of the method: the flags given (a flag of
+    another method is an error) over the declared defaults."""
     import keras
 
     from kerasrobust._validation import check_number
@@ -238,30 +208,63 @@ def _check_hyperparameters(args):
     from kerasrobust.training import paper_optimizer
 
     check_number("--batch-size", args.batch_size, low=1, integer=True)
-    check_number("--dropout", args.dropout, low=0, high=1, high_open=True)
     if args.limit_train is not None:
         check_number("--limit-train", args.limit_train, low=1, integer=True)
+    spec = METHOD_SPECS[args.method]
+    values = spec.resolve(
+        given_hyperparameters(args, args.method, declared_flags()))
     paper_optimizer(1, args.epochs, learning_rate=args.lr,
                     momentum=args.momentum, decay_epochs=args.decay_epochs)
     probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
     make_trainer(
-        args.method, probe, epsilon=args.epsilon, beta_mode=args.beta_mode,
-        beta_concentration=args.beta_concentration, alpha=args.alpha,
-        label_smoothing=args.label_smoothing,
-        lambda_sampling=args.lambda_sampling, **_smoothing_kwargs(args),
+        args.method, probe,
+        **{h.name: values[h.name] for h in spec.hyperparameters
+           if not h.model},
         weight_decay=args.weight_decay, seed=args.seed,
     )
-    if args.warmup_epochs > args.epochs:
+    if values.get("warmup_epochs", 0) > args.epochs:
         raise ValueError(
-            f"`--warmup-epochs` ({args.warmup_epochs}) must not exceed "
+            f"`--warmup-epochs` ({values['warmup_epochs']}) must not exceed "
             f"`--epochs` ({args.epochs}).")
+    return values
 
 
-def _smoothing_kwargs(args):
-    return dict(sigma=args.sigma, num_noise=args.num_noise, lam=args.lam,
-                adv_epsilon=args.adv_epsilon, adv_steps=args.adv_steps,
-                warmup_epochs=args.warmup_epochs,
-                single_draw_per=args.single_draw_per)
+def _check_same_settings(restored, requested, args, ckpt_dir):
+    """`--resume` continues a checkpoint only with the settings it was
+    trained with: else a ValueError listing each difference."""
+    from kerasrobust.training import trainer_differences
+
+    spec = METHOD_SPECS[args.method]
+    other = {"num_classes": "number of classes (--dataset)",
+             "weight_decay": "--weight-decay", "seed": "--seed"}
+    lines = []
+    for name, old, new in trainer_differences(requested, restored):
+        if name == "class":
+            lines.append(f"--method: the checkpoint trained {old}, "
+                         f"--method {args.method} trains {new}")
+            continue
+        method_name = spec.flag_of(name)
+        label = (flag(method_name) if method_name in spec.names else
+                 other.get(name, f"{name} (set by --method)"))
+        lines.append(f"{label}: {old!r} in the checkpoint, {new!r} now")
+    for label, get in (("--model", lambda m: m.base_model.name),
+                       ("dropout rate (--method dropout, --dropout)",
+                        _dropout_rates)):
+        old, new = get(restored), get(requested)
+        if old != new:
+            lines.append(f"{label}: {old!r} in the checkpoint, {new!r} now")
+    if lines:
+        raise ValueError(
+            f"--resume: the checkpoint in {ckpt_dir} was trained with other "
+            f"settings: {'; '.join(lines)}. Repeat the checkpoint's settings"
+            ", or choose another --out-dir; nothing was changed.")
+
+
+def _dropout_rates(trainer):
+    import keras
+
+    return [float(layer.rate) for layer in trainer.base_model.layers
+            if isinstance(layer, keras.layers.Dropout)]
 
 
 def _print_table(results, out_dir):

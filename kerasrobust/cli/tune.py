@@ -39,6 +39,9 @@ from pathlib import Path
 from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import distribute_strategy
+from kerasrobust.cli._method_options import add_method_arguments
+from kerasrobust.cli._method_options import declared_flags
+from kerasrobust.cli._method_options import given_hyperparameters
 from kerasrobust.cli.attack import parse_radius
 from kerasrobust.cli.train import METHODS
 from kerasrobust.cli.train import MODEL_NAMES
@@ -135,17 +138,8 @@ def add_parser(commands):
                    default="cohen",
                    help="CERTIFY or T-CERTIFY (default: cohen)")
 
-    g = p.add_argument_group("fixed method settings")
-    g.add_argument("--lambda-sampling", choices=("sample", "batch"),
-                   default=None,
-                   help="mixing methods: one coefficient per sample or per "
-                        "batch (default: the method's)")
-    g.add_argument("--single-draw-per", action="store_true",
-                   help="adre/adre_adv: l_per from one noise draw")
-    g.add_argument("--warmup-epochs", type=int, default=0,
-                   help="smoothadv/adre_adv: epsilon warm-up epochs, at "
-                        "most any trial's epochs (hyperband's shortest "
-                        "trials last an epoch or two) (default: 0)")
+    add_method_arguments(p, searched=False, title="fixed method settings "
+                         "(not searched; the tuned method's only)")
 
     g = p.add_argument_group("optimization (paper recipe)")
     add_recipe_arguments(g)
@@ -218,8 +212,10 @@ def run(args):
     check_number("--batch-size", args.batch_size, low=1, integer=True)
     check_number("--val-fraction", args.val_fraction, low=0, high=1,
                  low_open=True, high_open=True)
-    check_number("--warmup-epochs", args.warmup_epochs, low=0,
-                 high=args.epochs, integer=True)
+    trainer_kwargs = _trainer_kwargs(args)
+    if "warmup_epochs" in trainer_kwargs:
+        check_number("--warmup-epochs", trainer_kwargs["warmup_epochs"],
+                     low=0, high=args.epochs, integer=True)
     if args.limit_train is not None:
         check_number("--limit-train", args.limit_train, low=1, integer=True)
     paper_optimizer(1, args.epochs, learning_rate=args.lr,
@@ -274,7 +270,7 @@ def run(args):
         overwrite=args.overwrite, seed=args.seed, optimizer=optimizer,
         verbose=verbose, input_shape=data.input_shape,
         num_classes=data.num_classes, mean=mean, std=std,
-        weight_decay=args.weight_decay, trainer_kwargs=_trainer_kwargs(args))
+        weight_decay=args.weight_decay, trainer_kwargs=trainer_kwargs)
 
     best = result.best_model()
     test = best.evaluate(data.x_test, data.y_test, batch_size=256,
@@ -332,15 +328,10 @@ def _objective(args):
 
 
 def _trainer_kwargs(args):
-    """The fixed settings the method takes (`make_trainer` arguments)."""
-    kwargs = {}
-    if args.lambda_sampling is not None:
-        kwargs["lambda_sampling"] = args.lambda_sampling
-    if args.method in ("adre", "smoothadv", "adre_adv"):
-        kwargs["single_draw_per"] = args.single_draw_per
-    if args.method in ("smoothadv", "adre_adv"):
-        kwargs["warmup_epochs"] = args.warmup_epochs
-    return kwargs
+    """The fixed (not searched) settings given for the method, as
+    `make_trainer` arguments; a flag of another method is an error."""
+    return given_hyperparameters(args, args.method,
+                                 declared_flags(searched=False))
 
 
 def _check_out_dir(out_dir, args):

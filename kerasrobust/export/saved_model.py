@@ -67,6 +67,7 @@ from kerasrobust._validation import (
 )
 from kerasrobust._validation import require_images
 from kerasrobust.smoothing import certify as certify_module
+from kerasrobust.smoothing._sampling import NOISE_BLOCK
 from kerasrobust.smoothing._sampling import make_counter
 from kerasrobust.smoothing.certify import ALPHA_PRIME_RULES, METHODS
 from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier
@@ -290,30 +291,16 @@ class _SmoothedGraph:
     def sample_counts(self, x, n):
         """``(N, K)`` int32 counts of ``n`` noisy copies of each input."""
         seed = self._next_seed()
-        # `_sampling.plan_block` in tensor form (n is a signature input).
-        batch = tf.constant(self.batch_size, tf.int32)
-        num_chunks = tf.maximum(1, (n + batch - 1) // batch)
-        chunk = (n + num_chunks - 1) // num_chunks
-        per_block = tf.maximum(1, batch // chunk)
+        # Each input's stream is its position in the request (see
+        # `_sampling`); `_sampling.items_per_pass` in tensor form.
+        n = tf.cast(n, tf.int32)
         num_inputs = tf.shape(x)[0]
-        num_blocks = (num_inputs + per_block - 1) // per_block
-        sigma = tf.constant(self.sigma, x.dtype)
-
-        def body(i, counts):
-            block = x[i * per_block:(i + 1) * per_block]
-            block_counts = self.counter(
-                block, sigma, tf.random.experimental.stateless_fold_in(
-                    seed, i), n, chunk)
-            return i + 1, counts.write(i, block_counts)
-
-        counts = tf.TensorArray(tf.int32, size=num_blocks,
-                                element_shape=[None, self.num_classes],
-                                infer_shape=False)
-        _, counts = tf.while_loop(lambda i, _: i < num_blocks, body,
-                                  (tf.constant(0), counts),
-                                  parallel_iterations=1)
-        empty = tf.zeros([0, self.num_classes], tf.int32)
-        return tf.cond(num_blocks > 0, counts.concat, lambda: empty)
+        per_input = (n + NOISE_BLOCK - 1) // NOISE_BLOCK
+        per_pass = tf.maximum(1, tf.minimum(
+            max(1, self.batch_size // NOISE_BLOCK), num_inputs * per_input))
+        return self.counter(x, tf.constant(self.sigma, x.dtype), seed,
+                            tf.range(num_inputs), tf.constant(0, tf.int32), n,
+                            per_pass)
 
     def predict(self, x, n, alpha):
         checks = (require_images(x)

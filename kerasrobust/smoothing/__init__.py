@@ -3,9 +3,10 @@
 The statistics live in `bounds.py` and `certify.py` (confidence bounds,
 CERTIFY / T-CERTIFY / PREDICT from class counts: one float64 TensorFlow
 implementation, run eagerly by these functions and traced into exported
-SavedModels) and `results.py` (certified-accuracy summaries);
-`SmoothedClassifier` (the Keras layer that samples noise and counts
-predictions) calls them.
+SavedModels) and `curves.py` (certified-accuracy summaries); certification
+logs (incremental, resumable, sharded, merged) in `logs.py`, the curve plot
+in `plots.py`; `SmoothedClassifier` (the Keras layer that samples noise and
+counts predictions, `_sampling.py`) calls them.
 """
 
 from kerasrobust.smoothing.bounds import (  # noqa: F401
@@ -20,12 +21,17 @@ from kerasrobust.smoothing.certify import (  # noqa: F401
     default_alpha_prime_grid,
     predict_from_counts,
 )
-from kerasrobust.smoothing.results import (  # noqa: F401
+from kerasrobust.smoothing.curves import (  # noqa: F401
     average_certified_radius,
     certified_accuracy,
     certified_accuracy_lower_bound,
-    plot_certified_accuracy,
+)
+from kerasrobust.smoothing.logs import (  # noqa: F401
+    CertifyLog,
+    merge_logs,
     read_certify_tsv,
+    read_settings,
     write_certify_tsv,
 )
+from kerasrobust.smoothing.plots import plot_certified_accuracy  # noqa: F401
 from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier  # noqa: F401,E501

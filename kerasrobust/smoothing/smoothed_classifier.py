@@ -121,11 +121,11 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     `predict`, `certify` and `sample_counts` take a batch of images (or one
     image) as NumPy arrays or tensors of a floating dtype. Each block of
     inputs is handled by one compiled `tf.function`: it draws the noise in
-    the graph, runs the base model in inference mode on `batch_size` noisy
-    images per forward pass (several inputs per pass when the number of
-    draws is below `batch_size`), and counts the argmax votes with one-hot
-    + sum in a `tf.while_loop`, so the host sees one call per block, not
-    one per forward pass. Noisy copies keep the input's shape and dtype
+    the graph, runs the base model in inference mode on about `batch_size`
+    noisy images per forward pass (several inputs per pass when the number
+    of draws is below `batch_size`), and counts the argmax votes with
+    one-hot + sum in a `tf.while_loop`, so the host sees one call per block,
+    not one per forward pass. Noisy copies keep the input's shape and dtype
     (float16/32/64); the base model casts them as it would cast the clean
     input. Integer images are refused: noise levels are in [0, 1] pixel
     units, convert with `x.astype("float32") / 255` first. When a forward
@@ -133,10 +133,20 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     number of images per pass is halved and the block redone; the smaller
     size is kept for later calls (`max_forward_batch`).
 
-    Randomness: every draw comes from `keras.random.SeedGenerator(seed)`,
-    whose state is saved with the layer, so the same seed and the same
-    sequence of calls give the same results. The noise also depends on
-    `batch_size` (it fixes how draws are split into forward passes).
+    Several devices: called inside a `tf.distribute` strategy's `scope()`
+    (`MirroredStrategy`, `MultiWorkerMirroredStrategy`, ...), or when the
+    layer or its base model was created in one, the forward passes are
+    dealt out to all replicas of that strategy and the counts summed
+    exactly; the results equal those on one device.
+
+    Randomness: an input's draws depend only on the call's seed, the
+    input's index in the certified set (`indices`, default `0..N-1`) and
+    the draw index (see `kerasrobust.smoothing._sampling`), never on the
+    batch size, the other inputs of a call, the replicas or the process.
+    Each call without `seed=` takes the next seed of
+    `keras.random.SeedGenerator(seed)`, whose state is saved with the
+    layer, so the same seed and the same sequence of calls give the same
+    results.
 
     Args:
         base_model: a built `keras.Model` from images to class scores
@@ -153,6 +163,13 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             way.
         num_samples: Gaussian draws per input when the layer is called.
         seed: integer seed of all draws; `None` draws one at random.
+        sampling_precision: the precision of the noisy forward passes of
+            `predict` / `certify`: `"float32"` (default, the model as it
+            is), `"mixed_bfloat16"` or `"mixed_float16"` (a copy of the
+            base model with Keras's mixed policy: 16-bit compute, float32
+            weights). Counts stay integers and the statistics float64;
+            the certificate is for the smoothed version of the model as
+            run in that precision. The layer's `call` is not affected.
         **kwargs: forwarded to `keras.layers.Layer` (e.g. `name`).
 
     Example:
@@ -177,6 +194,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     """
 
     ABSTAIN = ABSTAIN
+    SAMPLING_PRECISIONS = _sampling.PRECISIONS
 
     def __init__(
         self,
@@ -186,6 +204,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         from_logits=True,
         num_samples=100,
         seed=None,
+        sampling_precision="float32",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -225,7 +244,18 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         # Images per forward pass that are known to fit in memory (lowered
         # on ResourceExhaustedError); None until a pass has failed.
         self.max_forward_batch = None
+        self.sampling_precision = check_choice(
+            "sampling_precision", sampling_precision, _sampling.PRECISIONS)
+        # The strategy the layer is created in (its forward passes are
+        # spread over its replicas).
+        self._created_in = (tf.distribute.get_strategy()
+                            if tf.distribute.has_strategy() else None)
+        # Draws counted by each replica in the last `sample_counts`,
+        # `predict` or `certify` call (selection and estimation).
+        self.last_replica_draws = None
         self._counter = None
+        self._distributed_counters = {}
+        self._precision_model = None
         if base_model.built:
             self.built = True
 
@@ -267,6 +297,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 "from_logits": self.from_logits,
                 "num_samples": self.num_samples,
                 "seed": self.seed,
+                "sampling_precision": self.sampling_precision,
             }
         )
         return config
@@ -281,7 +312,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
 
     # ------------------------------------------------------------ algorithms
     def predict(self, x, n, alpha, batch_size=DEFAULT_BATCH_SIZE,
-                return_counts=False):
+                return_counts=False, *, indices=None, seed=None):
         """PREDICT (Cohen et al. 2019): evaluate g at each input.
 
         Draws `n` noisy copies of each input, counts the base classifier's
@@ -300,6 +331,10 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             alpha: failure probability in (0, 1).
             batch_size: noisy images per forward pass of the base model.
             return_counts: also return the `(N, K)` counts.
+            indices: each input's index in the evaluated set (its noise
+                stream, see `sample_counts`); default `0..N-1`.
+            seed: seed of the call; `None` draws the next one from the
+                layer's `SeedGenerator`.
 
         Returns:
             int64 labels `(N,)` (`-1` = abstain); with `return_counts`,
@@ -308,14 +343,15 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         n = check_number("n", n, low=1, integer=True)
         alpha = check_number("alpha", alpha, low=0, high=1, low_open=True,
                              high_open=True)
-        x = self._check_inputs(x)
-        counts = self.sample_counts(x, n, batch_size)
+        counts = self.sample_counts(x, n, batch_size, indices=indices,
+                                    seed=seed)
         labels = np.array([predict_from_counts(c, alpha) for c in counts],
                           dtype=np.int64)
         return (labels, counts) if return_counts else labels
 
     def certify(self, x, n0, n, alpha, batch_size=DEFAULT_BATCH_SIZE,
-                method="cohen", verbose="auto", **method_kwargs):
+                method="cohen", verbose="auto", *, indices=None, seed=None,
+                **method_kwargs):
         """CERTIFY (Cohen et al. 2019) or T-CERTIFY (Feng et al. 2021).
 
         For each input, draws `n0` noisy copies to guess the top class
@@ -339,6 +375,10 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         and Proposition 2; Feng et al., Proposition 1 and Theorem 1). Each
         input is its own test.
 
+        Reproducible per input: an input's selection and estimation draws
+        depend only on the seed and its index (`indices`), so splitting a
+        set into calls, shards or replicas gives the same results.
+
         Args:
             x: images `(N, *image_shape)` (or one image `image_shape`), a
                 floating dtype.
@@ -347,10 +387,16 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             n: number of estimation draws per input, >= 1 (100,000 in the
                 papers).
             alpha: failure probability in (0, 1) (0.001 in the papers).
-            batch_size: noisy images per forward pass of the base model.
+            batch_size: noisy images per forward pass of the base model
+                (per replica under a `tf.distribute` strategy).
             method: `"cohen"` (CERTIFY) or `"tight"` (T-CERTIFY).
             verbose: `keras.utils.Progbar` over the inputs: 1 on, 0 off,
                 `"auto"` on from 10 inputs.
+            indices: each input's index in the certified set (e.g. its
+                test-split index), distinct integers >= 0; default
+                `0..N-1`.
+            seed: seed of the call (an int >= 0 or an int32 pair); `None`
+                draws the next one from the layer's `SeedGenerator`.
             **method_kwargs: `alpha_prime`, `grid`, `cap_runner_up` of
                 `kerasrobust.smoothing.certify_counts_batch` (T-CERTIFY).
 
@@ -377,6 +423,10 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                              self.sigma, alpha, method=method,
                              **method_kwargs)
         x = self._check_inputs(x)
+        indices = self._check_indices(indices, len(x))
+        seed = self._seed_tensor(seed)
+        selection_seed = _sampling.stream_seed(seed, _sampling.SELECTION)
+        estimation_seed = _sampling.stream_seed(seed, _sampling.ESTIMATION)
         num_inputs = len(x)
         if verbose == "auto":
             verbose = int(num_inputs >= PROGBAR_MIN_INPUTS)
@@ -387,16 +437,22 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         counts_estimation = np.zeros_like(counts_selection)
         seconds = np.zeros(num_inputs, np.float64)
         # Inputs go through in groups (selection, then estimation) so that
-        # the progress bar advances with finished inputs.
-        group = max(_sampling.plan_block(n0, batch_size)[0],
-                    _sampling.plan_block(n, batch_size)[0])
+        # the progress bar advances with finished inputs; a group fills one
+        # forward pass on every replica.
+        group = max(self.group_size(n0, batch_size),
+                    self.group_size(n, batch_size))
+        replica_draws = 0
         for start in range(0, num_inputs, group):
             stop = min(start + group, num_inputs)
             began = time.perf_counter()
-            counts_selection[start:stop] = self.sample_counts(
-                x[start:stop], n0, batch_size)
-            counts_estimation[start:stop] = self.sample_counts(
-                x[start:stop], n, batch_size)
+            counts_selection[start:stop] = self._count(
+                x[start:stop], n0, batch_size, 0, indices[start:stop],
+                selection_seed)
+            replica_draws = replica_draws + self.last_replica_draws
+            counts_estimation[start:stop] = self._count(
+                x[start:stop], n, batch_size, 0, indices[start:stop],
+                estimation_seed)
+            replica_draws = replica_draws + self.last_replica_draws
             seconds[start:stop] = (time.perf_counter() - began) / (
                 stop - start)
             if progbar is not None:
@@ -407,6 +463,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             counts_selection, counts_estimation, self.sigma, alpha,
             method=method, n=n, n0=n0, **method_kwargs)
         seconds += (time.perf_counter() - began) / num_inputs
+        self.last_replica_draws = replica_draws
         return CertifyResult(
             label=labels.astype(np.int64),
             radius=radii.astype(np.float64),
@@ -415,16 +472,29 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             time=seconds,
         )
 
-    def sample_counts(self, x, num, batch_size=DEFAULT_BATCH_SIZE):
+    def sample_counts(self, x, num, batch_size=DEFAULT_BATCH_SIZE, *,
+                      start=0, indices=None, seed=None):
         """Class counts of the base classifier on `num` noisy copies per
         input (Cohen et al.'s `_sample_noise`, for a batch of inputs).
+
+        The draws of an input are `[start, start + num)` of its own noise
+        stream, a function of (`seed`, its index in `indices`, the draw
+        index) only (see `kerasrobust.smoothing._sampling`): two calls with
+        the same seed and `start = 0, num = a` then `start = a, num = b`
+        count the same draws as one call with `num = a + b`, whatever the
+        batch size, the other inputs of the call, or the replicas.
 
         Args:
             x: images `(N, *image_shape)` (or one image), a floating dtype.
             num: Gaussian draws per input, >= 1.
-            batch_size: noisy images per forward pass. Several inputs
-                share a pass when `num < batch_size`; otherwise an input's
-                draws are split over `ceil(num / batch_size)` passes.
+            batch_size: noisy images per forward pass (per replica; at least
+                `NOISE_BLOCK` = 25).
+            start: index of the first draw of each input's stream, >= 0.
+            indices: each input's index in the set (its stream), distinct
+                integers >= 0; default `0..N-1`.
+            seed: the stream seed (an int >= 0 or an int32 pair, e.g. from
+                `draw_seed()`); `None` draws the next one from the layer's
+                `SeedGenerator` (a new stream on every call).
 
         Returns:
             int64 counts `(N, num_classes)`; each row sums to `num`.
@@ -432,45 +502,150 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         num = check_number("num", num, low=1, integer=True)
         batch_size = check_number("batch_size", batch_size, low=1,
                                   integer=True)
+        start = check_number("start", start, low=0, integer=True)
         x = self._check_inputs(x)
-        counts = np.zeros((len(x), self.num_classes), np.int64)
-        counter = self._get_counter()
-        sigma = tf.constant(self.sigma, dtype=x.dtype)
-        num_t = tf.constant(num, tf.int32)
-        start = 0
-        while start < len(x):
+        indices = self._check_indices(indices, len(x))
+        return self._count(x, num, batch_size, start, indices,
+                           self._seed_tensor(seed))
+
+    def draw_seed(self):
+        """The next seed of the layer's `SeedGenerator`: int32 `(2,)` NumPy.
+
+        Pass it as `seed=` to several `sample_counts` / `certify` calls
+        that must share one noise stream (e.g. continued with `start`).
+        """
+        return _sampling.seed_for_call(self.seed_generator).numpy()
+
+    def group_size(self, num, batch_size=DEFAULT_BATCH_SIZE):
+        """Inputs whose `num` draws fill one forward pass of `batch_size`
+        images on every replica (at least 1): the groups in which `certify`
+        (and `kerasrobust certify`) finish inputs."""
+        return self.num_replicas() * _sampling.plan_block(num, batch_size)
+
+    def num_replicas(self):
+        """Replicas that the forward passes are spread over (1 without a
+        `tf.distribute` strategy)."""
+        strategy = self._strategy()
+        return 1 if strategy is None else int(
+            strategy.num_replicas_in_sync)
+
+    # ------------------------------------------------------------- helpers
+    def _strategy(self):
+        """The `tf.distribute` strategy whose replicas run the forward
+        passes: the current one (inside `strategy.scope()`), else the one
+        the layer or its base model was created in; `None` for a single
+        replica."""
+        if tf.distribute.has_strategy():
+            strategy = tf.distribute.get_strategy()
+        else:
+            strategy = self._created_in or _variables_strategy(
+                self.base_model)
+        if strategy is None or strategy.num_replicas_in_sync == 1:
+            return None
+        return strategy
+
+    def _sampling_model(self):
+        """The base model as it runs the noisy forward passes."""
+        if self._precision_model is None:
+            self._precision_model = _sampling.model_in_precision(
+                self.base_model, self.sampling_precision)
+        return self._precision_model
+
+    def _get_counter(self, strategy=None):
+        if strategy is None:
+            if self._counter is None:
+                self._counter = _sampling.make_counter(
+                    self._sampling_model(), self.num_classes)
+            return self._counter
+        key = id(strategy)
+        if key not in self._distributed_counters:
+            with strategy.scope():
+                model = self._sampling_model()
+            self._distributed_counters[key] = (
+                strategy, _sampling.make_distributed_counter(
+                    model, self.num_classes, strategy))
+        return self._distributed_counters[key][1]
+
+    def _count(self, x, num, batch_size, start, indices, seed):
+        """int64 counts of draws `[start, start + num)` of each input's
+        stream, on every replica; halves the forward batch when out of
+        memory. Records the draws per replica in `last_replica_draws`."""
+        strategy = self._strategy()
+        replicas = 1 if strategy is None else int(
+            strategy.num_replicas_in_sync)
+        counter = self._get_counter(strategy)
+        num_items = len(x) * _sampling.blocks_for(start, num)
+        args = (tf.constant(x), tf.constant(self.sigma, dtype=x.dtype), seed,
+                tf.constant(indices, tf.int32), tf.constant(start, tf.int32),
+                tf.constant(num, tf.int32))
+        while True:
             forward = batch_size
             if self.max_forward_batch is not None:
                 forward = min(forward, self.max_forward_batch)
-            inputs_per_block, chunk, _ = _sampling.plan_block(num, forward)
-            stop = min(start + inputs_per_block, len(x))
-            seed = _sampling.seed_for_call(self.seed_generator)
+            per_pass = _sampling.items_per_pass(forward, num_items, replicas)
             try:
-                block = counter(tf.constant(x[start:stop]), sigma, seed,
-                                num_t, chunk)
-                counts[start:stop] = block.numpy()
+                out = counter(*args, tf.constant(per_pass, tf.int32))
+                break
             except tf.errors.ResourceExhaustedError:
-                images = (stop - start) * chunk
-                if images <= 1:
+                images = per_pass * _sampling.NOISE_BLOCK
+                if per_pass <= 1:
                     raise
-                self.max_forward_batch = max(1, images // 2)
+                self.max_forward_batch = max(_sampling.NOISE_BLOCK,
+                                             images // 2)
                 warnings.warn(
                     f"{type(self).__name__}: out of memory with {images} "
                     "noisy images per forward pass; retrying with "
                     f"{self.max_forward_batch}.",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-                continue
-            start = stop
-        return counts
+        if strategy is None:
+            counts = out
+            self.last_replica_draws = np.array([num * len(x)], np.int64)
+        else:
+            counts, draws = out
+            self.last_replica_draws = np.asarray(draws, np.int64)
+        return np.asarray(counts, np.int64)
 
-    # ------------------------------------------------------------- helpers
-    def _get_counter(self):
-        if self._counter is None:
-            self._counter = _sampling.make_counter(
-                self.base_model, self.num_classes)
-        return self._counter
+    def _seed_tensor(self, seed):
+        """The int32 `(2,)` seed tensor of a call (`None`: the next one of
+        the layer's `SeedGenerator`)."""
+        if seed is None:
+            return _sampling.seed_for_call(self.seed_generator)
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seed = check_number("seed", seed, low=0, high=tf.int32.max,
+                                integer=True)
+            return tf.constant([seed, 0], tf.int32)
+        arr = np.asarray(seed)
+        if (arr.shape != (2,) or not np.issubdtype(arr.dtype, np.integer)
+                or np.any(np.abs(arr.astype(np.int64)) > tf.int32.max)):
+            raise ValueError(
+                "`seed` must be None, an int >= 0 or a pair of int32 "
+                f"integers, got {seed!r}.")
+        return tf.constant(arr, tf.int32)
+
+    @staticmethod
+    def _check_indices(indices, num_inputs):
+        """Each input's index in the certified set: int64 `(N,)`."""
+        if indices is None:
+            return np.arange(num_inputs, dtype=np.int64)
+        arr = np.asarray(indices)
+        if (arr.shape != (num_inputs,)
+                or not (np.issubdtype(arr.dtype, np.integer)
+                        or arr.size == 0)):
+            raise ValueError(
+                f"`indices` must be {num_inputs} integers (one per input), "
+                f"got shape {arr.shape} and dtype {arr.dtype}.")
+        arr = arr.astype(np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() > tf.int32.max):
+            raise ValueError(
+                "`indices` must be in [0, 2**31 - 1], got "
+                f"{int(arr.min() if arr.min() < 0 else arr.max())}.")
+        if len(np.unique(arr)) != len(arr):
+            raise ValueError(
+                "`indices` must be distinct (each input has its own noise "
+                "stream).")
+        return arr
 
     def _check_inputs(self, x, name="x"):
         """`x` as a float NumPy batch the base model takes, or an error."""
@@ -506,3 +681,13 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 f"does not match the base model's input shape {want}; "
                 f"expected a batch of shape (N, {', '.join(map(str, want))})."
             )
+
+
+def _variables_strategy(model):
+    """The `tf.distribute` strategy `model`'s variables were created in."""
+    for variable in model.weights:
+        value = getattr(variable, "value", variable)
+        strategy = getattr(value, "_distribute_strategy", None)
+        if strategy is not None:
+            return strategy
+    return None

@@ -14,7 +14,11 @@ from kerasrobust.training.erm import smooth_labels
 from kerasrobust.training.factory import METHODS
 from kerasrobust.training.factory import SMOOTHING_METHODS
 from kerasrobust.training.factory import make_trainer
+from kerasrobust.training.factory import trainer_differences
 from kerasrobust.training.gaussian_augment import GaussianAugment
+from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.training.hyperparameters import Hyperparameter
+from kerasrobust.training.hyperparameters import MethodSpec
 from kerasrobust.training.mixing import MixingTrainer
 from kerasrobust.training.mixing import mix
 from kerasrobust.training.mixup import MixUp
@@ -30,7 +34,10 @@ __all__ = [
     "ALPS",
     "ERM",
     "GaussianAugment",
+    "Hyperparameter",
     "METHODS",
+    "METHOD_SPECS",
+    "MethodSpec",
     "MixUp",
     "MixingTrainer",
     "PAPER_WEIGHT_DECAY",
@@ -45,5 +52,6 @@ __all__ = [
     "paper_optimizer",
     "smooth_labels",
     "step_decay_schedule",
+    "trainer_differences",
     "warmup_epsilon",
 ]

@@ -7,9 +7,13 @@ Equation and algorithm numbers refer to the paper
 import keras
 from keras import ops
 
-from kerasrobust._validation import check_number
 from kerasrobust.training.gaussian_augment import GaussianAugment
 from kerasrobust.training.gaussian_augment import smoothed_log_probabilities
+from kerasrobust.training.hyperparameters import ADRE_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import ADRE_LAM
+from kerasrobust.training.hyperparameters import defaults
+
+_DEFAULT = defaults(ADRE_HYPERPARAMETERS)
 
 
 def adre_loss(logits, y_onehot, lam, single_draw_per=False):
@@ -37,7 +41,7 @@ def adre_loss(logits, y_onehot, lam, single_draw_per=False):
     Returns:
         The per-example loss, shape (batch,).
     """
-    check_number("lam", lam, low=0)
+    ADRE_LAM.check(lam)
     logits = ops.convert_to_tensor(logits)
     y_onehot = ops.cast(y_onehot, logits.dtype)
     log_p = ops.log_softmax(logits, axis=-1)
@@ -83,12 +87,14 @@ class ADRE(GaussianAugment):
     ```
     """
 
-    def __init__(self, base_model, sigma=0.25, num_noise=8, lam=0.1,
-                 single_draw_per=False, **kwargs):
+    HYPERPARAMETERS = ADRE_HYPERPARAMETERS
+
+    def __init__(self, base_model, sigma=_DEFAULT["sigma"],
+                 num_noise=_DEFAULT["num_noise"], lam=_DEFAULT["lam"],
+                 single_draw_per=_DEFAULT["single_draw_per"], **kwargs):
         super().__init__(base_model, sigma=sigma, num_noise=num_noise,
                          **kwargs)
-        self.lam = check_number("lam", lam, low=0)
-        self.single_draw_per = bool(single_draw_per)
+        self.set_hyperparameters(lam=lam, single_draw_per=single_draw_per)
 
     def vicinal_loss(self, logits, targets, sample_weight):
         k = self.num_noise
@@ -96,9 +102,3 @@ class ADRE(GaussianAugment):
         per_example = adre_loss(self.split_draws(logits), y, self.lam,
                                 self.single_draw_per)
         return self.reduce_per_example(per_example, sample_weight)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"lam": self.lam,
-                       "single_draw_per": self.single_draw_per})
-        return config

@@ -7,8 +7,14 @@ below refer to it.
 import keras
 from keras import ops
 
-from kerasrobust._validation import check_number
+from kerasrobust.training.hyperparameters import ALPS_EPSILON
+from kerasrobust.training.hyperparameters import ALPS_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import BETA_CONCENTRATION
+from kerasrobust.training.hyperparameters import BETA_MODE
+from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.mixing import MixingTrainer
+
+_DEFAULT = defaults(ALPS_HYPERPARAMETERS)
 
 
 def beta_params(mode, concentration):
@@ -29,11 +35,8 @@ def beta_params(mode, concentration):
     Returns:
         The tuple `(a, b)` of Python floats.
     """
-    mode = check_number("beta_mode", mode, low=0, high=1, low_open=True,
-                        high_open=True)
-    concentration = check_number(
-        "beta_concentration", concentration, low=2, low_open=True
-    )
+    mode = BETA_MODE.check(mode)
+    concentration = BETA_CONCENTRATION.check(concentration)
     a = 1.0 + mode * (concentration - 2.0)
     b = 1.0 + (1.0 - mode) * (concentration - 2.0)
     return a, b
@@ -59,7 +62,7 @@ def alps_targets(logits, y_onehot, epsilon):
     Returns:
         Targets of shape (batch, K); rows sum to 1.
     """
-    check_number("epsilon", epsilon, low=0, high=2, low_open=True)
+    ALPS_EPSILON.check(epsilon)
     logits = ops.convert_to_tensor(logits)
     num_classes = logits.shape[-1]
     least_likely = ops.one_hot(
@@ -107,22 +110,22 @@ class ALPS(MixingTrainer):
     ```
     """
 
+    HYPERPARAMETERS = ALPS_HYPERPARAMETERS
+
     def __init__(
         self,
         base_model,
-        epsilon=0.2,
-        beta_mode=0.9,
-        beta_concentration=10.0,
-        lambda_sampling="sample",
+        epsilon=_DEFAULT["epsilon"],
+        beta_mode=_DEFAULT["beta_mode"],
+        beta_concentration=_DEFAULT["beta_concentration"],
+        lambda_sampling=_DEFAULT["lambda_sampling"],
         **kwargs,
     ):
         super().__init__(base_model, lambda_sampling=lambda_sampling,
                          **kwargs)
-        self.epsilon = check_number("epsilon", epsilon, low=0, high=2,
-                                    low_open=True)
+        self.set_hyperparameters(epsilon=epsilon, beta_mode=beta_mode,
+                                 beta_concentration=beta_concentration)
         self.beta_a, self.beta_b = beta_params(beta_mode, beta_concentration)
-        self.beta_mode = float(beta_mode)
-        self.beta_concentration = float(beta_concentration)
 
     def sample_lambda(self, shape):
         return keras.random.beta(
@@ -136,14 +139,3 @@ class ALPS(MixingTrainer):
 
     def vicinal_targets(self, logits, targets):
         return alps_targets(logits, targets, self.epsilon)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "epsilon": self.epsilon,
-                "beta_mode": self.beta_mode,
-                "beta_concentration": self.beta_concentration,
-            }
-        )
-        return config

@@ -3,11 +3,13 @@
 import keras
 from keras import ops
 
-from kerasrobust._validation import check_choice
-from kerasrobust._validation import check_number
+from kerasrobust.training.hyperparameters import ERM_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import LABEL_SMOOTHING
+from kerasrobust.training.hyperparameters import SMOOTHING_STYLE
+from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.robust_trainer import RobustTrainer
 
-SMOOTHING_STYLES = ("paper", "uniform")
+_DEFAULT = defaults(ERM_HYPERPARAMETERS)
 
 
 def smooth_labels(y_onehot, epsilon, style="paper"):
@@ -27,8 +29,8 @@ def smooth_labels(y_onehot, epsilon, style="paper"):
     Returns:
         Targets of the same shape, rows summing to 1.
     """
-    check_number("epsilon", epsilon, low=0, high=1, high_open=True)
-    check_choice("style", style, SMOOTHING_STYLES)
+    LABEL_SMOOTHING.check(epsilon, "epsilon")
+    SMOOTHING_STYLE.check(style, "style")
     y_onehot = ops.convert_to_tensor(y_onehot)
     k = y_onehot.shape[-1]
     if style == "paper":
@@ -64,17 +66,15 @@ class ERM(RobustTrainer):
     ```
     """
 
+    HYPERPARAMETERS = ERM_HYPERPARAMETERS
+
     def __init__(
-        self, base_model, label_smoothing=0.0, smoothing_style="paper",
-        **kwargs
+        self, base_model, label_smoothing=_DEFAULT["label_smoothing"],
+        smoothing_style=_DEFAULT["smoothing_style"], **kwargs
     ):
         super().__init__(base_model, **kwargs)
-        self.label_smoothing = check_number(
-            "label_smoothing", label_smoothing, low=0, high=1, high_open=True
-        )
-        self.smoothing_style = check_choice(
-            "smoothing_style", smoothing_style, SMOOTHING_STYLES
-        )
+        self.set_hyperparameters(label_smoothing=label_smoothing,
+                                 smoothing_style=smoothing_style)
 
     def vicinal_batch(self, x, targets):
         if self.label_smoothing:
@@ -82,13 +82,3 @@ class ERM(RobustTrainer):
                 targets, self.label_smoothing, self.smoothing_style
             )
         return x, targets
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "label_smoothing": self.label_smoothing,
-                "smoothing_style": self.smoothing_style,
-            }
-        )
-        return config

@@ -1,85 +1,127 @@
-"""Build a training wrapper from a method name (used by the CLI and tuner)."""
+"""Build a training wrapper from a method name (used by the CLI and tuner).
 
-from kerasrobust._validation import check_choice
+The methods and their hyperparameters are declared once in
+`kerasrobust.training.hyperparameters` (`METHOD_SPECS`); this module turns
+a method name and its arguments into the wrapper.
+"""
+
 from kerasrobust.training.adre import ADRE
 from kerasrobust.training.alps import ALPS
 from kerasrobust.training.erm import ERM
 from kerasrobust.training.gaussian_augment import GaussianAugment
+from kerasrobust.training.hyperparameters import METHODS
+from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.training.hyperparameters import SMOOTHING_METHODS
+from kerasrobust.training.hyperparameters import all_names
+from kerasrobust.training.hyperparameters import method_spec
+from kerasrobust.training.hyperparameters import not_applicable_message
 from kerasrobust.training.mixup import MixUp
 from kerasrobust.training.smooth_adv import SmoothAdv
 
-#: The methods compared in the ALPS paper (Section 5). "dropout" is ERM on a
-#: base model built with dropout on the penultimate layer; "label_smoothing"
-#: is ERM with smoothed labels.
-METHODS = ("erm", "dropout", "label_smoothing", "mixup", "alps")
+__all__ = ["METHODS", "SMOOTHING_METHODS", "make_trainer",
+           "method_arguments", "trainer_differences"]
 
-#: Base-classifier training for randomized smoothing (ADRE paper): Cohen et
-#: al.'s Gaussian augmentation, ADRE_REG, SmoothAdv and ADRE_ADV.
-SMOOTHING_METHODS = ("gaussian", "adre", "smoothadv", "adre_adv")
+_CLASSES = {cls.__name__: cls for cls in (
+    ERM, MixUp, ALPS, GaussianAugment, ADRE, SmoothAdv)}
 
-#: ADRE's default lambda when none is given (paper: 0.1 to 0.3 on CIFAR-10).
-DEFAULT_ADRE_LAMBDA = 0.1
-
-#: The paper's settings for the baselines (Section 5.1).
-PAPER_DROPOUT = 0.5
-PAPER_LABEL_SMOOTHING = 0.1
-PAPER_MIXUP_ALPHA = 1.0
+#: The paper's settings (the declared defaults, kept under their old names).
+PAPER_DROPOUT = METHOD_SPECS["dropout"].hyperparameter("dropout").default
+PAPER_LABEL_SMOOTHING = METHOD_SPECS["label_smoothing"].hyperparameter(
+    "label_smoothing").default
+PAPER_MIXUP_ALPHA = METHOD_SPECS["mixup"].hyperparameter("alpha").default
+DEFAULT_ADRE_LAMBDA = METHOD_SPECS["adre"].hyperparameter("lam").default
 
 
-def make_trainer(method, base_model, epsilon=0.2, beta_mode=0.9,
-                 beta_concentration=10.0, alpha=PAPER_MIXUP_ALPHA,
-                 label_smoothing=PAPER_LABEL_SMOOTHING,
-                 lambda_sampling=None, sigma=0.25, num_noise=None, lam=None,
-                 adv_epsilon=0.25, adv_steps=1, warmup_epochs=0,
-                 single_draw_per=False, **kwargs):
+def _quoted(name):
+    return f"`{name}`"
+
+
+def method_arguments(method, kwargs):
+    """Splits `make_trainer` keyword arguments into the method's
+    hyperparameters and the rest (`RobustTrainer` / `keras.Model`
+    arguments).
+
+    A hyperparameter of another method (or a constructor spelling the
+    method renames, e.g. `steps` for `adv_steps`) raises a `ValueError`
+    naming the methods it applies to and the ones `method` takes; `None`
+    stands for "not given" and is dropped. A base-model hyperparameter
+    (the dropout baseline's `dropout`) raises too: it belongs to the base
+    model's builder.
+
+    Returns:
+        `(hyperparameters, rest)`, two dicts.
+    """
+    spec = method_spec(method)
+    declared = all_names()
+    values, rest = {}, {}
+    for name, value in kwargs.items():
+        if name in spec.names:
+            if value is not None:
+                values[name] = value
+        elif name in declared:
+            if value is not None:
+                raise ValueError(
+                    not_applicable_message(name, method, _quoted))
+        else:
+            rest[name] = value
+    for h in spec.hyperparameters:
+        if h.model and h.name in values:
+            raise ValueError(
+                f"`{h.name}` of method {method!r} is an argument of the base "
+                "model: build it with kerasrobust.models.get_model(..., "
+                f"{h.name}={values[h.name]!r}); make_trainer does not change "
+                "the base model.")
+    return values, rest
+
+
+def make_trainer(method, base_model, **kwargs):
     """Returns the training wrapper of `method` around `base_model`.
+
+    The method's hyperparameters and their defaults are
+    `kerasrobust.training.hyperparameters.METHOD_SPECS[method]`:
+
+    - "erm": none. "dropout": none here (build `base_model` with
+      `dropout=0.5`). "label_smoothing": `label_smoothing` (0.1),
+      `smoothing_style`.
+    - "mixup": `alpha` (1.0), `lambda_sampling` ("batch").
+    - "alps": `epsilon` (0.2), `beta_mode` (0.9), `beta_concentration`
+      (10.0), `lambda_sampling` ("sample").
+    - "gaussian": `sigma` (0.25), `num_noise` (1).
+    - "adre": `lam` (0.1), `sigma`, `num_noise` (8), `single_draw_per`.
+    - "smoothadv": `sigma`, `num_noise` (1), `adv_epsilon` (0.25),
+      `adv_steps` (1), `warmup_epochs` (0), `single_draw_per` (`lam` is 0).
+    - "adre_adv": the same and `lam` (0.1).
 
     Args:
         method: one of `METHODS + SMOOTHING_METHODS`.
         base_model: the classifier (for "dropout", built with dropout).
-        epsilon, beta_mode, beta_concentration: ALPS hyperparameters.
-        alpha: MixUp's Beta parameter.
-        label_smoothing: smoothing mass of "label_smoothing".
-        lambda_sampling: "sample" or "batch" for mixing methods; `None`
-            keeps each method's default.
-        sigma: Gaussian noise level of the smoothing methods.
-        num_noise: noise draws per sample; `None` keeps the class default
-            (1 for gaussian, smoothadv and adre_adv, 8 for adre).
-        lam: ADRE weight; `None`: 0.1 for adre and adre_adv (smoothadv
-            always uses 0).
-        adv_epsilon, adv_steps, warmup_epochs: SmoothAdv's L2 radius, PGD
-            steps and epsilon warm-up.
-        single_draw_per: ADRE's one-draw l_per variant.
-        **kwargs: `RobustTrainer` arguments (`weight_decay`, `seed`, ...).
+        **kwargs: the method's hyperparameters (`None`: the default), and
+            `RobustTrainer` arguments (`weight_decay`, `seed`,
+            `num_classes`, `check_inputs`, `name`). A hyperparameter of
+            another method is a `ValueError` (see `method_arguments`).
     """
-    check_choice("method", method, METHODS + SMOOTHING_METHODS)
-    mixing = {} if lambda_sampling is None else {
-        "lambda_sampling": lambda_sampling}
-    noise = {"sigma": sigma}
-    if num_noise is not None:
-        noise["num_noise"] = num_noise
-    if method == "alps":
-        return ALPS(base_model, epsilon=epsilon, beta_mode=beta_mode,
-                    beta_concentration=beta_concentration, **mixing,
-                    **kwargs)
-    if method == "mixup":
-        return MixUp(base_model, alpha=alpha, **mixing, **kwargs)
-    if method == "label_smoothing":
-        return ERM(base_model, label_smoothing=label_smoothing, **kwargs)
-    if method == "gaussian":
-        return GaussianAugment(base_model, **noise, **kwargs)
-    adre_lam = DEFAULT_ADRE_LAMBDA if lam is None else lam
-    if method == "adre":
-        return ADRE(base_model, lam=adre_lam,
-                    single_draw_per=single_draw_per, **noise, **kwargs)
-    if method in ("smoothadv", "adre_adv"):
-        if method == "smoothadv" and lam:
-            raise ValueError(
-                f"`lam` must be 0 for method 'smoothadv', got {lam}; use "
-                "method 'adre_adv' for SmoothAdv with the ADRE term.")
-        return SmoothAdv(
-            base_model, epsilon=adv_epsilon, steps=adv_steps,
-            warmup_epochs=warmup_epochs,
-            lam=adre_lam if method == "adre_adv" else 0.0,
-            single_draw_per=single_draw_per, **noise, **kwargs)
-    return ERM(base_model, **kwargs)
+    spec = method_spec(method)
+    values, rest = method_arguments(method, kwargs)
+    arguments = spec.constructor_arguments(spec.resolve(values))
+    return _CLASSES[spec.trainer](base_model, **arguments, **rest)
+
+
+def trainer_differences(expected, actual):
+    """Where two training wrappers' settings differ.
+
+    Compares the class, each declared hyperparameter (`HYPERPARAMETERS`,
+    as saved by `get_config`), `num_classes`, `weight_decay` and `seed`.
+    Used to refuse resuming a checkpoint with other settings.
+
+    Returns:
+        A list of `(name, value in actual, value in expected)`; `name` is
+        `"class"` when the classes differ (then nothing else is compared),
+        else a constructor argument.
+    """
+    if type(expected) is not type(actual):
+        return [("class", type(actual).__name__, type(expected).__name__)]
+    want, got = expected.get_config(), actual.get_config()
+    names = [h.name for h in type(expected).HYPERPARAMETERS]
+    names += ["num_classes", "weight_decay", "seed"]
+    return [(n, got.get(n), want.get(n)) for n in names
+            if got.get(n) != want.get(n)]

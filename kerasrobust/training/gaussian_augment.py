@@ -3,9 +3,12 @@
 import keras
 from keras import ops
 
-from kerasrobust._validation import check_number
 from kerasrobust.training._distribute import global_rows
+from kerasrobust.training.hyperparameters import GAUSSIAN_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.robust_trainer import RobustTrainer
+
+_DEFAULT = defaults(GAUSSIAN_HYPERPARAMETERS)
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
@@ -39,11 +42,12 @@ class GaussianAugment(RobustTrainer):
     ```
     """
 
-    def __init__(self, base_model, sigma=0.25, num_noise=1, **kwargs):
+    HYPERPARAMETERS = GAUSSIAN_HYPERPARAMETERS
+
+    def __init__(self, base_model, sigma=_DEFAULT["sigma"],
+                 num_noise=_DEFAULT["num_noise"], **kwargs):
         super().__init__(base_model, **kwargs)
-        self.sigma = check_number("sigma", sigma, low=0, low_open=True)
-        self.num_noise = check_number("num_noise", num_noise, low=1,
-                                      integer=True)
+        self.set_hyperparameters(sigma=sigma, num_noise=num_noise)
 
     def draw_noise(self, x):
         """Noise of shape (num_noise, batch, ...) for this replica's rows,
@@ -75,11 +79,6 @@ class GaussianAugment(RobustTrainer):
     def split_draws(self, logits):
         """(k * batch, K) -> (k, batch, K)."""
         return ops.reshape(logits, (self.num_noise, -1, logits.shape[-1]))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"sigma": self.sigma, "num_noise": self.num_noise})
-        return config
 
 
 def smoothed_log_probabilities(logits):

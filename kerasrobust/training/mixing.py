@@ -3,11 +3,9 @@
 import keras
 from keras import ops
 
-from kerasrobust._validation import check_choice
 from kerasrobust.training._distribute import global_batch
+from kerasrobust.training.hyperparameters import LAMBDA_SAMPLING
 from kerasrobust.training.robust_trainer import RobustTrainer
-
-LAMBDA_SAMPLING = ("sample", "batch")
 
 
 def mix(s, s_partner, lam):
@@ -47,11 +45,12 @@ class MixingTrainer(RobustTrainer):
         **kwargs: `RobustTrainer` arguments.
     """
 
-    def __init__(self, base_model, lambda_sampling="sample", **kwargs):
+    HYPERPARAMETERS = (LAMBDA_SAMPLING,)
+
+    def __init__(self, base_model, lambda_sampling=LAMBDA_SAMPLING.default,
+                 **kwargs):
         super().__init__(base_model, **kwargs)
-        self.lambda_sampling = check_choice(
-            "lambda_sampling", lambda_sampling, LAMBDA_SAMPLING
-        )
+        self.set_hyperparameters(lambda_sampling=lambda_sampling)
         self.supports_jit = False
 
     def sample_lambda(self, shape):
@@ -81,8 +80,3 @@ class MixingTrainer(RobustTrainer):
         x_mixed = mix(x, ops.take(x_all, partner, axis=0), lam)
         partner_targets = ops.take(targets_all, partner, axis=0)
         return x_mixed, self.mixed_targets(targets, partner_targets, lam)
-
-    def get_config(self):
-        config = super().get_config()
-        config["lambda_sampling"] = self.lambda_sampling
-        return config

@@ -2,9 +2,12 @@
 
 import keras
 
-from kerasrobust._validation import check_number
+from kerasrobust.training.hyperparameters import MIXUP_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.mixing import MixingTrainer
 from kerasrobust.training.mixing import mix
+
+_DEFAULT = defaults(MIXUP_HYPERPARAMETERS)
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
@@ -29,11 +32,13 @@ class MixUp(MixingTrainer):
     ```
     """
 
-    def __init__(self, base_model, alpha=1.0, lambda_sampling="batch",
-                 **kwargs):
+    HYPERPARAMETERS = MIXUP_HYPERPARAMETERS
+
+    def __init__(self, base_model, alpha=_DEFAULT["alpha"],
+                 lambda_sampling=_DEFAULT["lambda_sampling"], **kwargs):
         super().__init__(base_model, lambda_sampling=lambda_sampling,
                          **kwargs)
-        self.alpha = check_number("alpha", alpha, low=0, low_open=True)
+        self.set_hyperparameters(alpha=alpha)
 
     def sample_lambda(self, shape):
         return keras.random.beta(
@@ -42,8 +47,3 @@ class MixUp(MixingTrainer):
 
     def mixed_targets(self, targets, partner_targets, lam):
         return mix(targets, partner_targets, lam)
-
-    def get_config(self):
-        config = super().get_config()
-        config["alpha"] = self.alpha
-        return config

@@ -12,6 +12,7 @@ from kerasrobust._validation import model_image_shape
 from kerasrobust._validation import model_num_classes
 from kerasrobust._validation import model_output_shape
 from kerasrobust.training._distribute import num_replicas
+from kerasrobust.training.hyperparameters import check_declared
 from kerasrobust.training._distribute import shard_weight
 
 
@@ -66,6 +67,11 @@ class RobustTrainer(SavesSeedState, keras.Model):
         **kwargs: forwarded to `keras.Model` (e.g. `name`).
     """
 
+    #: The method's hyperparameters (`training.hyperparameters`): a
+    #: subclass lists its own; they are checked by `set_hyperparameters`
+    #: and saved by `get_config`.
+    HYPERPARAMETERS = ()
+
     def __init__(
         self,
         base_model,
@@ -93,6 +99,14 @@ class RobustTrainer(SavesSeedState, keras.Model):
         self.seed = seed
         self.check_inputs = bool(check_inputs)
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def set_hyperparameters(self, **values):
+        """Checks each value against `HYPERPARAMETERS` (a `ValueError`
+        naming the parameter, the value and the allowed range) and sets it
+        as an attribute."""
+        for name, value in check_declared(self.HYPERPARAMETERS,
+                                          values).items():
+            setattr(self, name, value)
 
     # ----------------------------------------------------------------- hooks
     def vicinal_batch(self, x, targets):
@@ -236,6 +250,8 @@ class RobustTrainer(SavesSeedState, keras.Model):
                 "check_inputs": self.check_inputs,
             }
         )
+        config.update({h.name: getattr(self, h.name)
+                       for h in self.HYPERPARAMETERS})
         return config
 
     @classmethod

@@ -8,12 +8,15 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerasrobust._validation import check_number
 from kerasrobust.attacks.steps import ascent_step
 from kerasrobust.attacks.steps import project
 from kerasrobust.training.adre import ADRE
 from kerasrobust.training.adre import adre_loss
 from kerasrobust.training.gaussian_augment import smoothed_log_probabilities
+from kerasrobust.training.hyperparameters import SMOOTH_ADV_HYPERPARAMETERS
+from kerasrobust.training.hyperparameters import defaults
+
+_DEFAULT = defaults(SMOOTH_ADV_HYPERPARAMETERS)
 
 
 def warmup_epsilon(epsilon, epoch, warmup_epochs):
@@ -74,15 +77,18 @@ class SmoothAdv(ADRE):
     ```
     """
 
-    def __init__(self, base_model, sigma=0.25, num_noise=1, epsilon=0.25,
-                 steps=1, lam=0.0, warmup_epochs=0, single_draw_per=False,
-                 **kwargs):
+    HYPERPARAMETERS = SMOOTH_ADV_HYPERPARAMETERS
+
+    def __init__(self, base_model, sigma=_DEFAULT["sigma"],
+                 num_noise=_DEFAULT["num_noise"],
+                 epsilon=_DEFAULT["epsilon"], steps=_DEFAULT["steps"],
+                 lam=_DEFAULT["lam"],
+                 warmup_epochs=_DEFAULT["warmup_epochs"],
+                 single_draw_per=_DEFAULT["single_draw_per"], **kwargs):
         super().__init__(base_model, sigma=sigma, num_noise=num_noise,
                          lam=lam, single_draw_per=single_draw_per, **kwargs)
-        self.epsilon = check_number("epsilon", epsilon, low=0)
-        self.steps = check_number("steps", steps, low=1, integer=True)
-        self.warmup_epochs = check_number("warmup_epochs", warmup_epochs,
-                                          low=0, integer=True)
+        self.set_hyperparameters(epsilon=epsilon, steps=steps,
+                                 warmup_epochs=warmup_epochs)
         self.current_epsilon = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(
                 warmup_epsilon(self.epsilon, 0, self.warmup_epochs)),
@@ -124,12 +130,6 @@ class SmoothAdv(ADRE):
         callbacks = list(callbacks or []) + [_EpsilonWarmup(self)]
         return super().fit(x, y, *args, epochs=epochs, callbacks=callbacks,
                            **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"epsilon": self.epsilon, "steps": self.steps,
-                       "warmup_epochs": self.warmup_epochs})
-        return config
 
 
 class _EpsilonWarmup(keras.callbacks.Callback):

@@ -13,10 +13,10 @@ from kerasrobust.models import get_model
 from kerasrobust.training import PAPER_WEIGHT_DECAY
 from kerasrobust.training import SMOOTHING_METHODS
 from kerasrobust.training import make_trainer
+from kerasrobust.training.factory import method_arguments
 from kerasrobust.training import paper_optimizer
 from kerasrobust.tuning.objectives import as_objective
 from kerasrobust.tuning.objectives import validation_subset
-from kerasrobust.tuning.search_space import PARAMETERS
 from kerasrobust.tuning.search_space import SearchSpace
 
 
@@ -234,13 +234,16 @@ class RobustHyperModel(keras_tuner.HyperModel):
 
     def _check_fixed_arguments(self):
         clash = sorted(set(self.trainer_kwargs) & (
-            set(PARAMETERS) | {"method", "weight_decay", "seed"}))
+            set(self.search_space.parameters)
+            | {"method", "weight_decay", "seed"}))
         if clash:
             raise ValueError(
                 f"`trainer_kwargs` sets {', '.join(map(repr, clash))}; set "
                 "hyperparameters through `search_space` (a single number "
                 "fixes one) and weight_decay/seed through their own "
                 "arguments.")
+        # A hyperparameter of another method fails here, not in a trial.
+        method_arguments(self.method, self.trainer_kwargs)
         if self.optimizer is None:
             # The paper schedule's lengths, checked once here.
             paper_optimizer(

@@ -10,7 +10,10 @@ A search space maps hyperparameter names (the `make_trainer` arguments:
 - a single number: the value is fixed (recorded in the trial's
   hyperparameters, not searched).
 
-Defaults (`DEFAULT_SEARCH_SPACES`) come from the papers:
+Defaults (`DEFAULT_SEARCH_SPACES`) are the `search` field of each method's
+declared hyperparameters (`kerasrobust.training.hyperparameters`, where each
+range cites its paper), and an override is checked against the range the
+wrapper accepts (the declaration's `allowed()`), which may be wider:
 
 - ALPS (Guo et al., IJCAI 2020, Section 5.1): "the mode of asymmetric Beta
   distribution is chosen in the range (0.75, 1), and the L1 ball constraint
@@ -25,11 +28,10 @@ Defaults (`DEFAULT_SEARCH_SPACES`) come from the papers:
   [0.1, 1], log scale.
 - Dropout 0.5 and label smoothing 0.1 are the ALPS paper's fixed settings
   (Section 5.1); override them with a range to search them.
-- ADRE (Feng et al., "Regularized Training and Tight Certification for
-  Randomized Smoothed Classifier with Provable Robustness", Experiments and
-  Table 1): sigma in {0.12, 0.25, 0.5, 1.0}; lambda in {0.1, 0.2, 0.3} on
-  CIFAR-10 and {0.05, 0.1} on ImageNet, searched as {0.05, 0.1, ..., 0.3};
-  k = 8 on CIFAR-10, 1 and 4 on ImageNet: `num_noise` in {1, 4, 8}.
+- ADRE (Feng et al., Experiments and Table 1): sigma in {0.12, 0.25, 0.5,
+  1.0}; lambda in {0.1, 0.2, 0.3} on CIFAR-10 and {0.05, 0.1} on ImageNet,
+  searched as {0.05, 0.1, ..., 0.3}; k = 8 on CIFAR-10, 1 and 4 on
+  ImageNet: `num_noise` in {1, 4, 8}.
 - SmoothAdv / ADRE_ADV: 2-step PGD on CIFAR-10 and 1-step on ImageNet in
   the ADRE paper (`adv_steps` in {1, 2}); the ADRE paper does not list its
   attack radii, so `adv_epsilon` takes Salman et al.'s (NeurIPS 2019) grid
@@ -38,111 +40,32 @@ Defaults (`DEFAULT_SEARCH_SPACES`) come from the papers:
   one noise draw per sample.
 """
 
-import dataclasses
-from typing import Optional
-from typing import Tuple
-
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
-from kerasrobust.training import METHODS
-from kerasrobust.training import SMOOTHING_METHODS
+from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.training.hyperparameters import Choice
+from kerasrobust.training.hyperparameters import Range
+from kerasrobust.training.hyperparameters import method_spec
+
+__all__ = ["Choice", "DEFAULT_SEARCH_SPACES", "PARAMETERS", "Range",
+           "SearchSpace"]
 
 SAMPLINGS = ("linear", "log")
 
 
-@dataclasses.dataclass(frozen=True)
-class Range:
-    """The closed interval `[low, high]` of one hyperparameter.
-
-    Args:
-        low, high: the bounds, `low < high`.
-        sampling: `"linear"` or `"log"` (needs `low > 0`).
-        step: optional grid step (integer hyperparameters: default 1).
-
-    Example:
-    ```python
-    kerasrobust.tuning.Range(4.0, 40.0, sampling="log")
-    ```
-    """
-
-    low: float
-    high: float
-    sampling: str = "linear"
-    step: Optional[float] = None
+def _searched(spec):
+    return {h.name: h for h in spec.hyperparameters if h.search is not None}
 
 
-@dataclasses.dataclass(frozen=True)
-class Choice:
-    """A finite set of values of one hyperparameter (a list does the same).
+#: Every searchable hyperparameter's declaration, by name (the same name
+#: has the same accepted range in every method that has it).
+PARAMETERS = {name: h for spec in METHOD_SPECS.values()
+              for name, h in _searched(spec).items()}
 
-    Example:
-    ```python
-    kerasrobust.tuning.Choice((0.12, 0.25, 0.5, 1.0))
-    ```
-    """
-
-    values: Tuple[float, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Domain:
-    """The values a training wrapper accepts for one hyperparameter."""
-
-    low: Optional[float]
-    high: Optional[float] = None
-    low_open: bool = False
-    high_open: bool = False
-    integer: bool = False
-
-    def check(self, name, value):
-        return check_number(name, value, low=self.low, high=self.high,
-                            low_open=self.low_open, high_open=self.high_open,
-                            integer=self.integer)
-
-
-#: Every searchable hyperparameter and the values its wrapper accepts (the
-#: same intervals the wrappers check).
-PARAMETERS = {
-    "epsilon": _Domain(0, 2, low_open=True),  # ALPS L1 radius (Theorem 1)
-    "beta_mode": _Domain(0, 1, low_open=True, high_open=True),
-    "beta_concentration": _Domain(2, low_open=True),
-    "alpha": _Domain(0, low_open=True),  # MixUp Beta(alpha, alpha)
-    "label_smoothing": _Domain(0, 1, high_open=True),
-    "dropout": _Domain(0, 1, high_open=True),
-    "lam": _Domain(0),  # ADRE lambda, eq. (5)
-    "sigma": _Domain(0, low_open=True),
-    "num_noise": _Domain(1, integer=True),  # k
-    "adv_epsilon": _Domain(0),  # SmoothAdv L2 radius
-    "adv_steps": _Domain(1, integer=True),
-}
-
-_SIGMAS = Choice((0.12, 0.25, 0.5, 1.0))
-_NUM_NOISE = Choice((1, 4, 8))
-_SMOOTH_ADV = {
-    "sigma": _SIGMAS,
-    "num_noise": _NUM_NOISE,
-    "adv_epsilon": Choice((0.25, 0.5, 1.0, 2.0)),
-    "adv_steps": Choice((1, 2)),
-}
-_ADRE_LAMBDAS = Choice((0.05, 0.1, 0.15, 0.2, 0.25, 0.3))
-
-#: The default search space of each method (see the module docstring for
-#: the paper each range comes from).
+#: The default search space of each method: the declared `search` values.
 DEFAULT_SEARCH_SPACES = {
-    "erm": {},
-    "dropout": {"dropout": 0.5},
-    "label_smoothing": {"label_smoothing": 0.1},
-    "mixup": {"alpha": Range(0.1, 1.0, sampling="log")},
-    "alps": {
-        "epsilon": Range(0.01, 0.49),
-        "beta_mode": Range(0.76, 0.99),
-        "beta_concentration": Range(4.0, 40.0, sampling="log"),
-    },
-    "gaussian": {"sigma": _SIGMAS, "num_noise": 1},
-    "adre": {"lam": _ADRE_LAMBDAS, "sigma": _SIGMAS, "num_noise": _NUM_NOISE},
-    "smoothadv": dict(_SMOOTH_ADV),
-    "adre_adv": {"lam": _ADRE_LAMBDAS, **_SMOOTH_ADV},
-}
+    method: {name: h.search for name, h in _searched(spec).items()}
+    for method, spec in METHOD_SPECS.items()}
 
 
 class SearchSpace:
@@ -169,24 +92,32 @@ class SearchSpace:
     """
 
     def __init__(self, method, overrides=None):
-        self.method = check_choice("method", method,
-                                   METHODS + SMOOTHING_METHODS)
+        self.method = method_spec(method).name
+        self.parameters = _searched(METHOD_SPECS[method])
         defaults = DEFAULT_SEARCH_SPACES[method]
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - set(defaults))
+        fixed = [n for n in unknown if n in METHOD_SPECS[method].names]
+        if fixed:
+            raise ValueError(
+                f"`search_space` names {', '.join(map(repr, fixed))}, a "
+                f"setting of method {method!r} that is not searched; pass "
+                "it in `trainer_kwargs` (kerasrobust tune: its flag).")
         if unknown:
             allowed = ", ".join(repr(n) for n in defaults) or "none"
             raise ValueError(
                 f"`search_space` names {', '.join(map(repr, unknown))}, "
                 f"which method {method!r} does not have; its "
                 f"hyperparameters: {allowed}.")
-        self.entries = {name: _normalize(name, value)
-                        for name, value in {**defaults, **overrides}.items()}
+        self.entries = {
+            name: _normalize(self.parameters[name], value)
+            for name, value in {**defaults, **overrides}.items()}
 
     def declare(self, hp):
         """Registers every entry in `hp` (a `keras_tuner.HyperParameters`)
         and returns `{name: value}` for this trial."""
-        return {name: _declare(hp, name, entry, PARAMETERS[name].integer)
+        return {name: _declare(hp, name, entry,
+                               self.parameters[name].integer)
                 for name, entry in self.entries.items()}
 
     def describe(self):
@@ -204,9 +135,10 @@ class SearchSpace:
         return f"SearchSpace({self.method!r}, {self.entries!r})"
 
 
-def _normalize(name, value):
-    """Checks one entry; returns a `Range`, a `Choice` or a fixed number."""
-    domain = PARAMETERS[name]
+def _normalize(domain, value):
+    """Checks one entry against the declaration `domain`; returns a
+    `Range`, a `Choice` or a fixed number."""
+    name = domain.name
     label = f"search_space['{name}']"
     bounds = (f"{label}[0]", f"{label}[1]")
     if isinstance(value, tuple):
@@ -218,8 +150,8 @@ def _normalize(name, value):
     elif isinstance(value, Range):
         bounds = (f"{label}.low", f"{label}.high")
     if isinstance(value, Range):
-        low = domain.check(bounds[0], value.low)
-        high = domain.check(bounds[1], value.high)
+        low = domain.check(value.low, bounds[0])
+        high = domain.check(value.high, bounds[1])
         if low >= high:
             raise ValueError(
                 f"`{label}` must be a range with low < high, got "
@@ -240,12 +172,12 @@ def _normalize(name, value):
             raise ValueError(
                 f"`{label}` must list at least one value, got an empty "
                 "list.")
-        values = [domain.check(f"{label}[{i}]", v)
+        values = [domain.check(v, f"{label}[{i}]")
                   for i, v in enumerate(values)]
         if len(set(values)) != len(values):
             raise ValueError(f"`{label}` lists a value twice: {values}.")
         return Choice(tuple(values))
-    return domain.check(label, value)
+    return domain.check(value, label)
 
 
 def _declare(hp, name, entry, integer):

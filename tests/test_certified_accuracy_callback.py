@@ -95,3 +95,51 @@ def test_under_a_strategy_certifies_once_over_both_replicas():
     assert callbacks[0].last_replica_draws.tolist() == [8 * 320]
     draws = callbacks[1].last_replica_draws
     assert draws.sum() == 8 * 320 and draws.min() >= 0.4 * 8 * 320
+
+
+@pytest.mark.parametrize("radii,mean_samples,certified", [
+    ((0.0, 0.5), 100, True),          # decided at the first look
+    ((0.0, 0.5, 0.875), 200, True),   # Phi(1.75) = 0.960: second look
+    ((0.0, 0.5, 2.0), 100, False),    # Phi(4) out of reach: given up
+])
+def test_sequential_logs_match_the_closed_form(radii, mean_samples,
+                                               certified):
+    """All draws vote class 0. Sequential CERTIFY with n_max = 1000 looks
+    at 100, 200, 400, 800, 1000 draws, spending alpha / 8 at each of the
+    first four looks and alpha / 2 at the last: with k of k draws the lower
+    bound is (alpha_k) ** (1 / k). After 100 draws it is 0.935 >
+    Phi(0.5 / 0.5) = 0.841: radius 0.5 is certified at the first look;
+    Phi(0.875 / 0.5) = 0.960 needs the second look (0.967); Phi(2 / 0.5) =
+    0.99997 is above the best bound any look can reach, (alpha / 2) **
+    (1 / 1000) = 0.9947, so radius 2 is given up at once."""
+    x, y = tiny_data(n=12)
+    sigma, n, alpha = 0.5, 1000, 0.01
+    phi = scipy.stats.norm.cdf
+    assert (alpha / 8) ** (1 / 100) > phi(0.5 / sigma)
+    assert (alpha / 8) ** (1 / 100) < phi(0.875 / sigma) < (
+        alpha / 8) ** (1 / 200)
+    assert (alpha / 2) ** (1 / 1000) < phi(2.0 / sigma)
+    model = GaussianAugment(_constant_classifier(), sigma=sigma, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), metrics=["accuracy"])
+    callback = CertifiedAccuracy(x, y, n0=10, n=n, alpha=alpha, radii=radii,
+                                 sequential=True)
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0,
+                        callbacks=[callback]).history
+    share = (y == 0).mean()
+    np.testing.assert_allclose(history["val_certified_accuracy_0"], share)
+    np.testing.assert_allclose(history["val_certified_accuracy_0.5"], share)
+    r = radii[-1]
+    np.testing.assert_allclose(history[f"val_certified_accuracy_{r:g}"],
+                               share if certified else 0.0)
+    np.testing.assert_allclose(history["val_mean_samples"], mean_samples)
+    assert "val_acr" not in history
+
+
+def test_sequential_bad_arguments():
+    x, y = tiny_data(n=4)
+    with pytest.raises(ValueError, match="`method` must be 'cohen'"):
+        CertifiedAccuracy(x, y, sigma=0.5, method="tight", sequential=True)
+    with pytest.raises(ValueError, match="n_max of the sequential"):
+        CertifiedAccuracy(x, y, sigma=0.5, n0=100, n=50, sequential=True)
+    with pytest.raises(TypeError, match="`sequential` must be True"):
+        CertifiedAccuracy(x, y, sigma=0.5, sequential="yes")

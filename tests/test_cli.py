@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import pytest
 
+from kerasrobust.callbacks import ResumableCheckpoint
+
 from kerasrobust.cli import build_parser
 from kerasrobust.cli import main
 from kerasrobust.data import load_dataset
@@ -259,14 +261,14 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
                str(out)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    state = out / "checkpoint" / "state.json"
+    state = out / "checkpoint" / "last.keras"
     deadline = time.time() + 120
     while not state.exists() and time.time() < deadline:
         time.sleep(0.2)
     assert state.exists(), "no checkpoint was written"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    done = json.loads(state.read_text())["epochs_done"]
+    done = ResumableCheckpoint.read_state(out / "checkpoint")[0]
     assert 1 <= done < 40
     epochs = command.index("--epochs") + 1
     command[epochs] = str(done + 1)

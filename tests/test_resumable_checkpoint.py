@@ -1,10 +1,11 @@
 """Checkpoints are atomic and an interrupted run resumes exactly."""
 
-import json
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasrobust.callbacks import ResumableCheckpoint
 from kerasrobust.training import ALPS
@@ -42,8 +43,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         interrupted.fit(x, y, epochs=3, callbacks=[ckpt, _Interrupt(2)],
                         **fit)
-    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
-    assert state["epochs_done"] == 2
+    assert ResumableCheckpoint.read_state(tmp_path / "ckpt")[0] == 2
 
     resume = ResumableCheckpoint(tmp_path / "ckpt")
     model, initial_epoch, history = resume.restore_or(_new_model())
@@ -72,8 +72,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         model.fit(x, y, epochs=2, initial_epoch=1, batch_size=8,
                   callbacks=[ckpt], verbose=0)
     assert (tmp_path / "last.keras").read_bytes() == saved
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.keras",
-                                                          "state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.keras"]
     restored, epochs_done, _ = ResumableCheckpoint.restore(tmp_path)
     assert epochs_done == 1 and isinstance(restored, ALPS)
 
@@ -81,3 +80,70 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 def test_restore_without_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="No checkpoint to resume"):
         ResumableCheckpoint.restore(tmp_path)
+
+
+def test_model_and_state_are_one_atomic_write(tmp_path, monkeypatch):
+    """A kill between saving the model and recording the epoch must not
+    resume one epoch ahead: both are one file, renamed once."""
+    import os as os_module
+
+    x, y = tiny_data(n=16)
+    model = _new_model()
+    ckpt = ResumableCheckpoint(tmp_path)
+    model.fit(x, y, epochs=1, batch_size=8, callbacks=[ckpt], verbose=0)
+    renames = []
+    real_replace = os_module.replace
+
+    def counting_replace(src, dst):
+        renames.append(Path(dst).name)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr("kerasrobust._io.os.replace", counting_replace)
+    model.fit(x, y, epochs=2, initial_epoch=1, batch_size=8,
+              callbacks=[ckpt], verbose=0)
+    assert renames == ["last.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.keras"]
+    restored, epochs_done, history = ResumableCheckpoint.restore(tmp_path)
+    assert epochs_done == 2 and len(history["loss"]) == 2
+    # The optimizer in the same file has taken exactly 2 epochs of steps.
+    assert int(restored.optimizer.iterations.numpy()) == 2 * 2
+
+
+def test_temporary_files_of_a_killed_write_are_removed(tmp_path):
+    x, y = tiny_data(n=16)
+    leftover = tmp_path / ".last.keras.abc123.tmp.keras"
+    tmp_path.mkdir(exist_ok=True)
+    leftover.write_bytes(b"half a checkpoint")
+    other = tmp_path / "notes.txt"
+    other.write_text("kept")
+    ckpt = ResumableCheckpoint(tmp_path)
+    model, initial_epoch, _ = ckpt.restore_or(_new_model())
+    assert initial_epoch == 0 and not leftover.exists() and other.exists()
+    leftover.write_bytes(b"again")
+    model.fit(x, y, epochs=1, batch_size=8, callbacks=[ckpt], verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.keras",
+                                                          "notes.txt"]
+
+
+def test_corrupt_checkpoint_says_corrupt(tmp_path):
+    (tmp_path / "last.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="corrupt"):
+        ResumableCheckpoint.restore(tmp_path)
+
+
+def test_restore_or_outside_the_scope_uses_the_model_strategy(tmp_path):
+    from helpers import mirrored_strategy
+
+    x, y = tiny_data(n=16)
+    strategy = mirrored_strategy()
+    with strategy.scope():
+        model = _new_model()
+    ckpt = ResumableCheckpoint(tmp_path)
+    model.fit(x, y, epochs=1, batch_size=8, callbacks=[ckpt], verbose=0)
+    # Called outside `strategy.scope()`.
+    restored, initial_epoch, _ = ckpt.restore_or(model)
+    assert initial_epoch == 1
+    assert restored.distribute_strategy is strategy
+    kernel = restored.base_model.weights[0].value
+    assert isinstance(kernel, tf.distribute.DistributedValues)
+    assert len(strategy.experimental_local_results(kernel)) == 2

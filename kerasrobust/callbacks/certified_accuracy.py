@@ -48,6 +48,15 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         sampling_precision: `"float32"`, `"mixed_bfloat16"` or
             `"mixed_float16"`, the precision of the noisy forward passes
             (see `SmoothedClassifier`).
+        sequential: use sequential CERTIFY
+            (`SmoothedClassifier.certify_sequential`, one confidence
+            sequence for all `radii`, `n` as `n_max`): an input stops as
+            soon as every radius is decided, so easy inputs cost about 100
+            draws instead of `n`. Logs `val_certified_accuracy_<r>` (r = 0:
+            the lower confidence sequence of p_A ends above 1/2) and
+            `val_mean_samples` (estimation draws per input), and no
+            `val_acr` (a stopped sequence gives a lower bound on each
+            radius, not the fixed-n radius). `method` must be "cohen".
 
     Example:
     ```python
@@ -59,7 +68,8 @@ class CertifiedAccuracy(keras.callbacks.Callback):
 
     def __init__(self, x, y, sigma=None, n0=100, n=1000, alpha=0.001,
                  radii=(0.0, 0.25, 0.5, 0.75, 1.0), method="cohen", every=1,
-                 batch_size=1000, seed=0, sampling_precision="float32"):
+                 batch_size=1000, seed=0, sampling_precision="float32",
+                 sequential=False):
         super().__init__()
         self.x = np.asarray(x)
         self.y = np.asarray(y).reshape(-1)
@@ -82,6 +92,19 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         self.sampling_precision = sampling_precision
         # Draws of the last certification per replica (replicas at work).
         self.last_replica_draws = None
+        if not isinstance(sequential, (bool, np.bool_)):
+            raise TypeError(
+                f"`sequential` must be True or False, got {sequential!r}.")
+        self.sequential = bool(sequential)
+        if self.sequential:
+            if method != "cohen":
+                raise ValueError(
+                    "`method` must be 'cohen' with sequential=True (the "
+                    f"sequential test bounds p_A only), got {method!r}.")
+            if self.n < self.n0:
+                raise ValueError(
+                    f"`n` (n_max of the sequential test) must be >= `n0`, "
+                    f"got n={self.n} < n0={self.n0}.")
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 == self.params.get("epochs")
@@ -106,6 +129,8 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         smoothed = SmoothedClassifier(
             base, base.output_shape[-1], sigma, seed=self.seed,
             sampling_precision=self.sampling_precision)
+        if self.sequential:
+            return self._evaluate_sequential(smoothed)
         # Spread over the replicas of the strategy the model lives in.
         result = smoothed.certify(self.x, self.n0, self.n, self.alpha,
                                   batch_size=self.batch_size,
@@ -117,4 +142,22 @@ class CertifiedAccuracy(keras.callbacks.Callback):
         logs = {f"val_certified_accuracy_{r:g}": float(a)
                 for r, a in zip(self.radii, accuracies)}
         logs["val_acr"] = average_certified_radius(rows)
+        return logs
+
+    def _evaluate_sequential(self, smoothed):
+        radii = np.asarray(self.radii, np.float64)
+        positive = sorted({float(r) for r in radii if r > 0})
+        result = smoothed.certify_sequential(
+            self.x, positive or [min(1.0, smoothed.sigma)], n_max=self.n,
+            alpha=self.alpha, n0=self.n0, batch_size=self.batch_size,
+            verbose=0)
+        logs = {}
+        for r in self.radii:
+            if r > 0:
+                label = result.label[:, positive.index(float(r))]
+            else:  # radius 0: g(x) = cAHat is certified (p_lower > 1/2)
+                label = np.where(result.p_lower > 0.5, result.candidate, -1)
+            logs[f"val_certified_accuracy_{r:g}"] = float(
+                np.mean(label == self.y))
+        logs["val_mean_samples"] = float(np.mean(result.num_samples))
         return logs

@@ -1,6 +1,11 @@
 """Command-line options shared by several subcommands."""
 
+import json
+import os
+
 from kerasrobust.data import DATASET_NAMES
+
+DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
 
 
 def add_data_arguments(group, dataset_help):
@@ -34,14 +39,46 @@ def add_recipe_arguments(group):
     group.add_argument("--decay-epochs", type=int, nargs="*", default=None,
                        help="epochs where the rate is divided by 10 "
                             "(default: 50%% and 75%% of --epochs)")
-    group.add_argument("--distribute", choices=("auto", "none", "mirrored"),
+    group.add_argument("--distribute", choices=DISTRIBUTE_CHOICES,
                        default="auto",
                        help="'auto' uses MirroredStrategy when several GPUs "
-                            "are visible (default: %(default)s)")
+                            "are visible; 'multiworker' joins the cluster "
+                            "that $TF_CONFIG describes "
+                            "(MultiWorkerMirroredStrategy; train only) "
+                            "(default: %(default)s)")
+
+
+def check_tf_config():
+    """Checks `$TF_CONFIG` for `--distribute multiworker`; returns
+    `(task_type, task_index)`. One-line `ValueError`s name the problem."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise ValueError(
+            "--distribute multiworker reads the cluster from the TF_CONFIG "
+            "environment variable, which is not set; see the README's "
+            "'Distributed training' section.")
+    try:
+        config = json.loads(raw)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        task_type, index = task["type"], int(task["index"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            "TF_CONFIG must be JSON like {\"cluster\": {\"worker\": "
+            "[\"host:port\", ...]}, \"task\": {\"type\": \"worker\", "
+            f"\"index\": 0}}}}; got {raw!r} ({error!r}).") from None
+    if task_type == "worker" and not 0 <= index < len(workers):
+        raise ValueError(
+            f"TF_CONFIG task index {index} is not in [0, {len(workers)}) "
+            f"(the cluster has {len(workers)} workers).")
+    return task_type, index
 
 
 def distribute_strategy(choice, tf):
     """The `tf.distribute` strategy that `--distribute` names."""
+    if choice == "multiworker":
+        check_tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if choice == "mirrored" or (
             choice == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()

@@ -99,6 +99,22 @@ def add_parser(commands):
                         "process with MirroredStrategy ('auto': when "
                         "several GPUs are visible)")
 
+    g = p.add_argument_group(
+        "sequential certification (is g certified at the given radii?)")
+    g.add_argument("--sequential", action="store_true",
+                   help="stop sampling an image as soon as a time-uniform "
+                        "confidence sequence decides every --radius "
+                        "(kerasrobust.smoothing.certify_sequential); same "
+                        "1 - alpha guarantee, far fewer draws on clear "
+                        "images; the log gains num_samples and p_lower")
+    g.add_argument("--radius", type=float, action="append", default=None,
+                   metavar="R",
+                   help="radius to decide (repeat for a curve; one alpha "
+                        "covers all); needs --sequential")
+    g.add_argument("--n-max", type=int, default=None, metavar="N",
+                   help="most estimation draws per image with --sequential "
+                        "(default 100000, the papers' n)")
+
     g = p.add_argument_group("output")
     g.add_argument("--out", default="certify.tsv", metavar="PATH",
                    help="Cohen et al.'s tab-separated log: idx label predict "
@@ -156,9 +172,14 @@ def run(args):
         "shard": list(shard) if shard else None,
         "sampling_precision": args.sampling_precision,
     }
+    extra_columns = ()
+    if args.sequential:
+        settings.update(n=args.n_max, sequential={
+            "radii": sorted(set(args.radius)), "n_max": args.n_max})
+        extra_columns = SEQUENTIAL_COLUMNS
     try:
         log = (CertifyLog.resume if args.resume else CertifyLog.create)(
-            args.out, settings)
+            args.out, settings, extra_columns)
     except ValueError as e:
         raise ValueError(f"--{'resume' if args.resume else 'out'}: {e}") \
             from None
@@ -192,6 +213,8 @@ def run(args):
     rows = read_certify_tsv(args.out)
     wall = time.time() - start
     print_summary(rows, args.alpha)
+    if args.sequential:
+        _print_sequential(rows, sorted(set(args.radius)), args.n_max)
     abstained = sum(r["predict"] == -1 for r in rows)
     per_image = float(np.mean([r["time"] for r in rows])) if rows else 0.0
     print(f"abstained: {abstained} of {len(rows)}; {per_image:.3f} s per "
@@ -212,35 +235,56 @@ def _certify_into(log, smoothed, data, todo, seed, args):
     every replica, appending each image's row as soon as it is done."""
     import keras
 
+    from kerasrobust.smoothing.certify_sequential import DEFAULT_FIRST
+
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)
-    group = smoothed.group_size(args.n, args.batch_size)
+    group = smoothed.group_size(
+        DEFAULT_FIRST if args.sequential else args.n, args.batch_size)
     progbar = (keras.utils.Progbar(len(todo), unit_name="image")
                if verbose == 1 and len(todo) else None)
     began = time.perf_counter()
     next_line = args.progress_every
     for first in range(0, len(todo), group):
         chunk = todo[first:first + group]
-        result = smoothed.certify(
-            data.x_test[chunk], n0=args.n0, n=args.n, alpha=args.alpha,
-            batch_size=args.batch_size, method=args.method, verbose=0,
-            indices=chunk, seed=seed)
-        for i, predict, radius, seconds in zip(
-                chunk, result.label, result.radius, result.time):
-            log.append({"idx": int(i), "label": int(data.y_test[i]),
-                        "predict": int(predict), "radius": float(radius),
-                        "time": float(seconds)})
+        if args.sequential:
+            result = smoothed.certify_sequential(
+                data.x_test[chunk], sorted(set(args.radius)),
+                n_max=args.n_max, alpha=args.alpha, n0=args.n0,
+                batch_size=args.batch_size, verbose=0, indices=chunk,
+                seed=seed)
+            for row in _sequential_rows(result, chunk, data.y_test[chunk]):
+                log.append(row)
+        else:
+            result = smoothed.certify(
+                data.x_test[chunk], n0=args.n0, n=args.n, alpha=args.alpha,
+                batch_size=args.batch_size, method=args.method, verbose=0,
+                indices=chunk, seed=seed)
+            for i, predict, radius, seconds in zip(
+                    chunk, result.label, result.radius, result.time):
+                log.append({"idx": int(i), "label": int(data.y_test[i]),
+                            "predict": int(predict),
+                            "radius": float(radius), "time": float(seconds)})
         done = first + len(chunk)
         if progbar is not None:
             progbar.update(done)
         elif verbose == 2 and (done >= next_line or done == len(todo)):
             next_line = done + args.progress_every
             print(_progress_line(done, len(todo), args.n0 + args.n,
-                                 time.perf_counter() - began), flush=True)
+                                 time.perf_counter() - began,
+                                 estimated=args.sequential), flush=True)
 
 
-def _progress_line(done, total, draws_per_image, elapsed):
-    """`certify: 30/500 images, 2,530 samples/s, ETA 0:12:03`."""
+def _progress_line(done, total, draws_per_image, elapsed, estimated=False):
+    """`certify: 30/500 images, 2,530 samples/s, ETA 0:12:03` (with
+    `estimated`, a sequential run: the ETA is from the images per second,
+    the samples per second are not reported)."""
+    if estimated:
+        import datetime
+
+        eta = datetime.timedelta(seconds=round(
+            (total - done) * elapsed / max(done, 1)))
+        return f"certify: {done}/{total} images, ETA {eta}"
     import datetime
 
     rate = done * draws_per_image / max(elapsed, 1e-9)
@@ -277,6 +321,7 @@ def _check_arguments(args):
         except ValueError as e:
             raise ValueError(str(e).replace("`shard`", "`--shard`")) \
                 from None
+    _check_sequential_arguments(args, check_number)
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model}: no such file.")
     for flag, path in (("--out", args.out), ("--plot", args.plot)):
@@ -301,3 +346,69 @@ def _load_base_model(path, keras):
     if isinstance(model, kerasrobust.training.RobustTrainer):
         model = model.base_model
     return model
+
+
+SEQUENTIAL_COLUMNS = ("num_samples", "p_lower")
+
+
+def _check_sequential_arguments(args, check_number):
+    """--sequential needs --radius (each > 0) and --n-max >= --n0; --radius
+    and --n-max mean nothing without it."""
+    if not args.sequential:
+        for flag, value in (("--radius", args.radius),
+                            ("--n-max", args.n_max)):
+            if value is not None:
+                raise ValueError(f"{flag} needs --sequential.")
+        return
+    if not args.radius:
+        raise ValueError("--sequential needs at least one --radius R > 0.")
+    for r in args.radius:
+        check_number("--radius", r, low=0, low_open=True)
+    if args.n_max is None:
+        args.n_max = 100_000
+    check_number("--n-max", args.n_max, low=1, integer=True)
+    if args.n_max < args.n0:
+        raise ValueError(f"--n-max must be >= --n0, got --n-max "
+                         f"{args.n_max} < --n0 {args.n0}.")
+    if args.method != "cohen":
+        raise ValueError("--sequential bounds p_A only: --method must be "
+                         f"'cohen', got {args.method!r}.")
+
+
+def _sequential_rows(result, indices, y):
+    """Log rows of a sequential run: Cohen's columns plus the draws and
+    p_lower.
+
+    `predict` is the candidate class where the lower confidence sequence of
+    p_A ended above 1/2 (else -1) and `radius` is `sigma *
+    Phi^-1(p_lower)`: a certified radius on the same 1 - alpha event, and
+    exactly the decisions: the image is certified at an asked radius r iff
+    `radius > r`, so the usual certified-accuracy summaries of the log give
+    the sequential test's answers at the asked radii.
+    """
+    import numpy as np
+
+    predict = np.where(result.p_lower > 0.5, result.candidate, -1)
+    return [
+        {"idx": int(i), "label": int(label), "predict": int(p),
+         "radius": float(r) if p != -1 else 0.0, "time": float(t),
+         "num_samples": int(m), "p_lower": float(lo)}
+        for i, label, p, r, t, m, lo in zip(
+            indices, y, predict, result.radius_lower, result.time,
+            result.num_samples, result.p_lower)
+    ]
+
+
+def _print_sequential(rows, radii, n_max):
+    """Certified accuracy at the asked radii and the draws per image."""
+    import numpy as np
+
+    if not rows:
+        return
+    correct = np.array([r["correct"] for r in rows], bool)
+    radius = np.array([r["radius"] for r in rows])
+    print("sequential: radius   " + " ".join(f"{r:>8g}" for r in radii))
+    print("            cert acc " + " ".join(
+        f"{np.mean(correct & (radius > r)):>8.3f}" for r in radii))
+    print("mean estimation draws per image: "
+          f"{np.mean([r['num_samples'] for r in rows]):.1f} (n_max {n_max})")

@@ -7,6 +7,7 @@ cores. Flags select the paper's settings (`--model preact_resnet18
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -77,8 +78,37 @@ def add_parser(commands):
     g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                    help="Keras progress: 1 bar, 2 one line per epoch "
                         "(default: 1 on a terminal, else 2)")
+    add_scale_arguments(p)
     p.set_defaults(run=run)
     return p
+
+
+MIXED_PRECISION = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Builds layers under Keras' global dtype policy `name` and restores
+    the previous policy afterwards (built layers keep theirs)."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def add_scale_arguments(p):
+    """Training at scale (`--distribute` is in the recipe group)."""
+    g = p.add_argument_group("scale")
+    g.add_argument("--mixed-precision", choices=MIXED_PRECISION,
+                   default="float32",
+                   help="Keras dtype policy: mixed_bfloat16 (TPUs, recent "
+                        "GPUs/CPUs) or mixed_float16 (GPUs, with dynamic "
+                        "loss scaling); variables, losses and labels stay "
+                        "float32")
 
 
 def run(args):
@@ -92,8 +122,12 @@ def run(args):
     from kerasrobust.models import get_model
     from kerasrobust.training import make_trainer
     from kerasrobust.training import paper_optimizer
+    from kerasrobust.training import is_chief
 
     start = time.time()
+    # First: MultiWorkerMirroredStrategy must be created before TensorFlow
+    # runs any op.
+    strategy = distribute_strategy(args.distribute, tf)
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"{args.method}_{args.model}_{args.dataset}"))
     ckpt_dir = out_dir / "checkpoint"
@@ -120,9 +154,8 @@ def run(args):
         x_train, y_train = x_train[keep], y_train[keep]
     mean, std = channel_stats(x_train)
 
-    strategy = distribute_strategy(args.distribute, tf)
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(args.mixed_precision):
         base = get_model(
             args.model, input_shape=data.input_shape,
             num_classes=data.num_classes, mean=mean, std=std,
@@ -162,6 +195,11 @@ def run(args):
                   verbose=verbose)
     train_seconds = time.time() - train_start
     test = model.evaluate(test_ds, verbose=0, return_dict=True)
+    if not is_chief(strategy):
+        # Identical weights on every worker: the chief writes the outputs.
+        print(f"Trained on {strategy.num_replicas_in_sync} replicas; the "
+              "chief worker writes the outputs.")
+        return 0
 
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_save_model(model, out_dir / "model.keras")
@@ -187,7 +225,8 @@ def run(args):
         "machine": {"platform": platform.platform(),
                     "python": platform.python_version(),
                     "tensorflow": tf.__version__, "keras": keras.__version__,
-                    "replicas": strategy.num_replicas_in_sync},
+                    "replicas": strategy.num_replicas_in_sync,
+                    "dtype_policy": args.mixed_precision},
         "files": {"model": str(out_dir / "model.keras"),
                   "base_model": str(out_dir / "base_model.keras")},
     }

@@ -205,6 +205,13 @@ def run(args):
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"tune_{args.method}_{args.model}_{args.dataset}"))
     # Every flag is checked before any data is loaded.
+    if args.distribute == "multiworker":
+        raise ValueError(
+            "--distribute multiworker is not supported by tune: keras-tuner "
+            "runs trials in parallel with its own chief/worker protocol "
+            "(KERASTUNER_* variables), not one trial across workers; use "
+            "--distribute mirrored on one host, or 'train --distribute "
+            "multiworker' for the chosen hyperparameters.")
     space = SearchSpace(args.method, parse_search_space(args.space))
     objective = _objective(args)
     check_number("--epochs", args.epochs, low=1, integer=True)

@@ -169,6 +169,13 @@ def make_dataset(x, y, batch_size, training=False, augmentation="none",
         shuffle: whether to shuffle; defaults to `training`.
         drop_remainder: drop the last, smaller batch.
 
+    Under `tf.distribute` (`fit` under a strategy, or
+    `experimental_distribute_dataset`) the dataset is sharded by data
+    (`AutoShardPolicy.DATA`): each worker builds the same global batches and
+    keeps its replicas' rows, so training sees exactly a single device's
+    batches (shuffle order and augmentation included); each worker holds
+    the arrays and augments whole global batches.
+
     Returns:
         A prefetched dataset yielding `(float32 images, int64 labels)` with
         shapes `(B, H, W, C)` and `(B,)`.
@@ -207,4 +214,12 @@ def make_dataset(x, y, batch_size, training=False, augmentation="none",
         ds = tf.data.Dataset.zip((ds, seeds)).map(
             _augment, num_parallel_calls=tf.data.AUTOTUNE
         )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # Under tf.distribute every worker runs this pipeline and keeps its
+    # replicas' rows of each global batch (DATA sharding): the global
+    # batches, their order and augmentation are those of one device.
+    # (In-memory data has no files to shard; AUTO would fall back to DATA
+    # with a warning.)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)

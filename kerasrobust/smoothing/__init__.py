@@ -21,6 +21,9 @@ from kerasrobust.smoothing.certify import (  # noqa: F401
     default_alpha_prime_grid,
     predict_from_counts,
 )
+from kerasrobust.smoothing.certify_sequential import (  # noqa: F401
+    SequentialCertifyResult,
+)
 from kerasrobust.smoothing.curves import (  # noqa: F401
     average_certified_radius,
     certified_accuracy,

@@ -163,10 +163,22 @@ def read_certify_tsv(path):
     return _parse_lines(path, text.splitlines())
 
 
+def _extra_value(text):
+    """An extra column's value: an int when it reads as one, else float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def _parse_lines(path, lines):
-    """Rows of a log's lines (the header first); blank lines are skipped."""
+    """Rows of a log's lines (the header first); blank lines are skipped.
+
+    Columns after Cohen's six (e.g. `num_samples` and `p_lower` of a
+    sequential run) are returned under their header names."""
     lines = [line.rstrip("\r") for line in lines if line.strip()]
-    if not lines or tuple(lines[0].split("\t")) != COLUMNS:
+    header = tuple(lines[0].split("\t")) if lines else ()
+    if header[:len(COLUMNS)] != COLUMNS:
         found = lines[0][:80] if lines else "(empty file)"
         raise ValueError(
             f"{path} is not a certification log: its header must be "
@@ -175,17 +187,20 @@ def _parse_lines(path, lines):
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split("\t")
-        if len(fields) != len(COLUMNS):
+        if len(fields) != len(header):
             raise ValueError(
-                f"{path}, line {number}: expected {len(COLUMNS)} "
+                f"{path}, line {number}: expected {len(header)} "
                 f"tab-separated fields, got {len(fields)}: {line!r}."
             )
         try:
-            rows.append({
+            row = {
                 "idx": int(fields[0]), "label": int(fields[1]),
                 "predict": int(fields[2]), "radius": float(fields[3]),
                 "correct": int(fields[4]), "time": _parse_time(fields[5]),
-            })
+            }
+            row.update((name, _extra_value(value)) for name, value in zip(
+                header[len(COLUMNS):], fields[len(COLUMNS):]))
+            rows.append(row)
         except ValueError as e:
             raise ValueError(f"{path}, line {number}: {e}") from None
     return rows
@@ -296,10 +311,11 @@ class CertifyLog:
     disk before returning.
     """
 
-    def __init__(self, path, done, handle):
+    def __init__(self, path, done, handle, extra_columns=()):
         self.path = Path(path)
         self.done = done
         self._file = handle
+        self.extra_columns = tuple(extra_columns)
 
     @staticmethod
     def check_writable(path):
@@ -323,7 +339,9 @@ class CertifyLog:
             raise ValueError(f"{str(path)!r} is not writable.")
 
     @classmethod
-    def create(cls, path, settings):
+    def create(cls, path, settings, extra_columns=()):
+        """A new log; `extra_columns` are written after Cohen's six (each
+        row must then have those keys)."""
         path = Path(path)
         cls.check_writable(path)
         if path.exists() or settings_path(path).exists():
@@ -332,11 +350,12 @@ class CertifyLog:
                 "path (an existing log is never overwritten).")
         settings = dict(settings, format=LOG_FORMAT)
         atomic_write_json(settings_path(path), settings)
-        atomic_write_text(path, HEADER)
-        return cls(path, set(), open(path, "a", newline=""))
+        atomic_write_text(path, "\t".join(COLUMNS + tuple(extra_columns))
+                          + "\n")
+        return cls(path, set(), open(path, "a", newline=""), extra_columns)
 
     @classmethod
-    def resume(cls, path, settings):
+    def resume(cls, path, settings, extra_columns=()):
         """Continues the log at `path` (a fresh one if there is none)."""
         path = Path(path)
         cls.check_writable(path)
@@ -351,7 +370,7 @@ class CertifyLog:
                         f"{str(settings_path(path))!r} holds other settings "
                         "(" + "; ".join(differ) + ").")
                 settings_path(path).unlink()
-            return cls.create(path, settings)
+            return cls.create(path, settings, extra_columns)
         recorded = read_settings(path)
         if recorded is None:
             raise ValueError(
@@ -364,20 +383,28 @@ class CertifyLog:
                 f"{str(path)!r} was written with other settings ("
                 + "; ".join(differ) + ").")
         end, text = _complete_length(path)
-        rows = _parse_lines(path, text.decode().splitlines())
+        lines = text.decode().splitlines()
+        header = tuple(lines[0].split("\t")) if lines else ()
+        if header != COLUMNS + tuple(extra_columns):
+            raise ValueError(
+                f"{str(path)!r} has the columns {' '.join(header)}, not "
+                f"{' '.join(COLUMNS + tuple(extra_columns))}.")
+        rows = _parse_lines(path, lines)
         done = {row["idx"] for row in rows}
         if len(done) != len(rows):
             raise ValueError(f"{str(path)!r} holds an index twice.")
         handle = open(path, "r+", newline="")
         handle.truncate(end)     # drop a torn last line
         handle.seek(end)
-        return cls(path, done, handle)
+        return cls(path, done, handle, extra_columns)
 
     def append(self, row):
         """Writes one row (a mapping or sequence as `write_certify_tsv`
         takes) and flushes it to disk."""
         values = _row_values(len(self.done), row)
-        self._file.write("\t".join(values) + "\n")
+        extra = [repr(row[c]) if isinstance(row[c], float) else str(row[c])
+                 for c in self.extra_columns]
+        self._file.write("\t".join(list(values) + extra) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         self.done.add(int(values[0]))

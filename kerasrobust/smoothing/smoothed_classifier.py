@@ -682,6 +682,63 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
                 f"expected a batch of shape (N, {', '.join(map(str, want))})."
             )
 
+    # ----------------------------------------------- sequential certification
+    def certify_sequential(self, x, radius, *, n_max=100_000, alpha=0.001,
+                           n0=100, batch_size=DEFAULT_BATCH_SIZE, first=100,
+                           growth=2.0, scheme="union", split="final_half",
+                           verbose="auto", indices=None, seed=None):
+        """Sequential CERTIFY: is g certified at `radius` around each input?
+
+        Selection as CERTIFY (`n0` draws, top class `cAHat`), then
+        estimation draws in geometric blocks (cumulative `first`, `first *
+        growth`, ..., `n_max`), every still-undecided input of a block
+        sampled together; an input stops as soon as a time-uniform
+        confidence sequence for `p_A` decides every radius: certified when
+        its lower end exceeds `Phi(radius / sigma)`, given up when its upper
+        end falls below it, or `n_max` reached (not certified). With
+        probability at least 1 - alpha, every certified (input, radius) is
+        correct: g predicts the label at x and is constant on the L2 ball of
+        that radius; one alpha covers all radii of a sequence at once. The
+        statistics, their level and the measured choice of the default
+        scheme are in `kerasrobust.smoothing.certify_sequential`.
+
+        Args:
+            x: images `(N, *image_shape)` (or one image), a floating dtype.
+            radius: an L2 radius > 0, or a sequence of radii (a
+                certified-accuracy curve).
+            n_max: most estimation draws per input, >= n0.
+            alpha: failure probability in (0, 1).
+            n0: selection draws per input, >= 1.
+            batch_size: noisy images per forward pass.
+            first, growth: the looks (`first` >= 1, `growth` > 1).
+            scheme: "union" (Clopper-Pearson with alpha split over the
+                looks) or "mixture" (beta-binomial mixture martingale).
+            split: how "union" splits alpha: "final_half", "uniform", "pi2".
+            verbose: progress bar: 1, 0 or "auto" (from 10 inputs).
+            indices, seed: each input's index in the certified set and the
+                seed of the call, as in `certify`: with the same seed, the
+                sequential run uses the first `num_samples` of the
+                estimation draws `certify` would use.
+
+        Returns:
+            A `SequentialCertifyResult`: `label` (`cAHat` where certified,
+            else -1; `(N, R)` for R radii), `num_samples` (estimation
+            draws), `p_lower`, `p_upper`, `radius_lower`, `candidate`,
+            `counts_selection`, `time`.
+        """
+        from kerasrobust.smoothing import certify_sequential as sequential
+
+        if verbose not in ("auto", 0, 1, True, False):
+            raise ValueError(
+                f"`verbose` must be 'auto', 0 or 1, got {verbose!r}.")
+        if verbose == "auto":
+            x = self._check_inputs(x)
+            verbose = int(len(x) >= PROGBAR_MIN_INPUTS)
+        return sequential.certify_sequential(
+            self, x, radius, n_max=n_max, alpha=alpha, n0=n0,
+            batch_size=batch_size, first=first, growth=growth,
+            scheme=scheme, split=split, verbose=verbose, indices=indices,
+            seed=seed)
 
 def _variables_strategy(model):
     """The `tf.distribute` strategy `model`'s variables were created in."""

@@ -4,6 +4,7 @@ Each wraps a base classifier (images in [0, 1] -> logits) and is used with
 `compile` / `fit` / `evaluate` as any Keras model.
 """
 
+from kerasrobust.training._distribute import is_chief
 from kerasrobust.training.adre import ADRE
 from kerasrobust.training.adre import adre_loss
 from kerasrobust.training.alps import ALPS
@@ -47,6 +48,7 @@ __all__ = [
     "adre_loss",
     "alps_targets",
     "beta_params",
+    "is_chief",
     "make_trainer",
     "mix",
     "paper_optimizer",

@@ -64,15 +64,23 @@ def shard_weight(local_size):
     return local_size * ctx.num_replicas_in_sync / global_size
 
 
-def global_rows(local_size):
-    """`(global_size, local_index)` of this replica's rows in the global
-    batch, without gathering the data itself."""
+def row_layout(local_size):
+    """`(global_size, offset)`: the global batch size and the position of
+    this replica's first row in it, without gathering the data itself."""
     local_size = tf.convert_to_tensor(local_size)
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
-        return local_size, tf.range(local_size)
+        return local_size, tf.zeros_like(local_size)
     sizes, offset = _shard_layout(ctx, local_size)
-    return tf.reduce_sum(sizes), offset + tf.range(local_size)
+    return tf.reduce_sum(sizes), offset
+
+
+def replica_id():
+    """This replica's index in the sync group (0 outside a strategy)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return tf.constant(0, tf.int32)
+    return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
 
 
 def _shard_layout(ctx, local_size):
@@ -80,3 +88,80 @@ def _shard_layout(ctx, local_size):
     replica's rows start in the global batch."""
     sizes = ctx.all_gather(tf.reshape(local_size, [1]), axis=0)
     return sizes, tf.reduce_sum(sizes[:ctx.replica_id_in_sync_group])
+
+
+# --------------------------------------------------------------------------
+# Workarounds for Keras 3 bugs under MultiWorkerMirroredStrategy. Both are
+# used only by `RobustTrainer`; remove them when Keras fixes the bugs (the
+# tests in tests/test_multi_worker.py say when).
+
+
+def is_multi_worker(strategy=None):
+    """Whether `strategy` (default: the current one) is a
+    `MultiWorkerMirroredStrategy` spanning several workers."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def symbolic_batch(epoch_iterator):
+    """One replica's batch *specification* of a Keras epoch iterator.
+
+    Keras' `_maybe_symbolic_build` draws the first batch of the distributed
+    dataset to learn its shapes and dtypes and reduces it over the replicas,
+    which fails multi-worker (keras-team/keras#20585) and, because it opens
+    an iterator, shifts a reshuffling `tf.data` pipeline by one epoch. Its
+    `_symbolic_build` only reads `.shape` and `.dtype`, which the dataset's
+    `element_spec` gives without reading data.
+    """
+    dataset = getattr(epoch_iterator, "_distributed_dataset", None)
+    if dataset is None:
+        return None
+    # A `PerReplicaSpec` is one leaf for `tf.nest`.
+    return tf.nest.map_structure(_local_spec, dataset.element_spec)
+
+
+def _local_spec(spec):
+    values = getattr(spec, "_value_specs", None)
+    return values[0] if values else spec
+
+
+def local_batch(data_batch):
+    """The first local replica's part of a (possibly distributed) batch."""
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return tf.distribute.get_strategy().experimental_local_results(
+                value)[0]
+        return value
+    return tf.nest.map_structure(local, data_batch)
+
+
+def reducible_logs(logs):
+    """Makes a step's scalar logs reducible multi-worker.
+
+    Keras' `reduce_per_replica` reduces logs multi-worker with
+    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars (the logs
+    are scalars). A shape-(1,) log reduced that way is the mean over the
+    replicas, a scalar again; metric results are identical on every
+    replica, so it is their common value. Other strategies get the logs
+    unchanged.
+    """
+    if not is_multi_worker():
+        return logs
+    return tf.nest.map_structure(
+        lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, logs)
+
+
+def is_chief(strategy=None):
+    """Whether this process writes shared files: always outside a
+    multi-worker strategy; multi-worker, task "chief", or worker 0 when the
+    cluster has no chief (TensorFlow's convention)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if not is_multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief

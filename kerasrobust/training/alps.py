@@ -13,6 +13,7 @@ from kerasrobust.training.hyperparameters import BETA_CONCENTRATION
 from kerasrobust.training.hyperparameters import BETA_MODE
 from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.mixing import MixingTrainer
+from kerasrobust.training.mixing import sample_beta
 
 _DEFAULT = defaults(ALPS_HYPERPARAMETERS)
 
@@ -128,9 +129,8 @@ class ALPS(MixingTrainer):
         self.beta_a, self.beta_b = beta_params(beta_mode, beta_concentration)
 
     def sample_lambda(self, shape):
-        return keras.random.beta(
-            shape, self.beta_a, self.beta_b, seed=self.seed_generator
-        )
+        return sample_beta(shape, self.beta_a, self.beta_b,
+                           self.seed_generator)
 
     def mixed_targets(self, targets, partner_targets, lam):
         # ALPS keeps the anchor's label (eq. 12: Y^ = y + Delta).

@@ -1,9 +1,10 @@
 """Gaussian data augmentation, the "Basic" training of Cohen et al. (2019)."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-from kerasrobust.training._distribute import global_rows
+from kerasrobust.training._distribute import row_layout
 from kerasrobust.training.hyperparameters import GAUSSIAN_HYPERPARAMETERS
 from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.robust_trainer import RobustTrainer
@@ -22,8 +23,10 @@ class GaussianAugment(RobustTrainer):
     noisy images are not clipped, as in the papers). The same sigma is then
     used to smooth and certify the model (`kerasrobust.SmoothedClassifier`).
 
-    Under `tf.distribute`, noise is drawn for the global batch and each
-    replica takes its rows, so training equals a single device's.
+    Under `tf.distribute`, each replica generates only the noise of its own
+    rows of the global batch, from per-row streams of the step's seed
+    (`row_normal`), so training equals a single device's while the noise
+    cost per replica does not grow with the number of replicas.
 
     Training metrics are computed on the soft smoothed prediction
     G^(x) = (1/k) sum_j softmax(F(x + delta_j)) (eq. 8).
@@ -50,13 +53,19 @@ class GaussianAugment(RobustTrainer):
         self.set_hyperparameters(sigma=sigma, num_noise=num_noise)
 
     def draw_noise(self, x):
-        """Noise of shape (num_noise, batch, ...) for this replica's rows,
-        drawn over the global batch."""
-        global_size, local = global_rows(ops.shape(x)[0])
-        shape = (self.num_noise, global_size) + tuple(x.shape[1:])
-        noise = keras.random.normal(shape, stddev=self.sigma,
-                                    dtype=x.dtype, seed=self.seed_generator)
-        return ops.take(noise, local, axis=1)
+        """Noise of shape (num_noise, batch, ...) for this replica's rows.
+
+        Only this replica's rows are generated (`row_normal`): row r of the
+        global batch gets the same noise whatever the number of replicas,
+        so training equals a single device's, and each replica's cost is
+        that of its own rows.
+        """
+        local_size = ops.shape(x)[0]
+        first = row_layout(local_size)[1]
+        noise = row_normal(self.seed_generator.next(), first, local_size,
+                           (self.num_noise,) + tuple(x.shape[1:]))
+        noise = ops.cast(noise * self.sigma, x.dtype)
+        return ops.moveaxis(noise, 1, 0)
 
     def noisy_copies(self, x, noise):
         """The k noisy copies, stacked draw-major: shape (k * batch, ...)."""
@@ -93,3 +102,48 @@ def smoothed_log_probabilities(logits):
     k = ops.cast(ops.shape(logits)[0], logits.dtype)
     log_p = ops.log_softmax(logits, axis=-1)
     return ops.logsumexp(log_p, axis=0) - ops.log(k)
+
+
+_PHILOX = tf.random.Algorithm.PHILOX.value
+_NORMALS_PER_COUNTER = 4  # one Philox block gives 4 float32 normals
+
+
+def row_normal(seed, first_row, num_rows, row_shape):
+    """Standard normal rows `first_row .. first_row + num_rows - 1` of a
+    batch-wide draw, generating only those rows.
+
+    The draw is one counter-based Philox stream per step seed, laid out row
+    by row: row r reads the counter blocks from `r * blocks_per_row`, so a
+    row's values depend only on `(seed, r)` (the row index folded into the
+    generator's counter) and any subset of rows is generated without the
+    others. The row length is padded to whole blocks (4 normals each). The
+    stream is drawn flat because TensorFlow's kernels and XLA both map a
+    1-D stateless draw linearly onto the counter (tested with and without
+    `jit_compile`); the two give different values, each consistently.
+
+    Args:
+        seed: shape-[2] integer stateless seed of the step.
+        first_row: global index of the first row (int32 scalar).
+        num_rows: number of rows to generate.
+        row_shape: shape of one row (a tuple of ints).
+
+    Returns:
+        float32 tensor of shape `(num_rows,) + row_shape`.
+    """
+    row_size = 1
+    for d in row_shape:
+        row_size *= int(d)
+    blocks = -(-row_size // _NORMALS_PER_COUNTER)
+    padded = blocks * _NORMALS_PER_COUNTER
+    key, counter = tf.raw_ops.StatelessRandomGetKeyCounter(
+        seed=tf.cast(seed, tf.int64))
+    start = tf.cast(first_row, tf.uint64) * tf.constant(blocks, tf.uint64)
+    low = counter[0] + start  # the 128-bit counter's low word, with carry
+    carry = tf.cast(low < counter[0], tf.uint64)
+    counter = tf.stack([low, counter[1] + carry])
+    flat = tf.raw_ops.StatelessRandomNormalV2(
+        shape=tf.reshape(num_rows * padded, [1]), key=key, counter=counter,
+        alg=_PHILOX)
+    rows = tf.reshape(flat, [-1, padded])[:, :row_size]
+    return tf.reshape(rows, tf.concat(
+        [tf.reshape(num_rows, [1]), tf.constant(row_shape, tf.int32)], 0))

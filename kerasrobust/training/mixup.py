@@ -5,6 +5,7 @@ import keras
 from kerasrobust.training.hyperparameters import MIXUP_HYPERPARAMETERS
 from kerasrobust.training.hyperparameters import defaults
 from kerasrobust.training.mixing import MixingTrainer
+from kerasrobust.training.mixing import sample_beta
 from kerasrobust.training.mixing import mix
 
 _DEFAULT = defaults(MIXUP_HYPERPARAMETERS)
@@ -41,9 +42,8 @@ class MixUp(MixingTrainer):
         self.set_hyperparameters(alpha=alpha)
 
     def sample_lambda(self, shape):
-        return keras.random.beta(
-            shape, self.alpha, self.alpha, seed=self.seed_generator
-        )
+        return sample_beta(shape, self.alpha, self.alpha,
+                           self.seed_generator)
 
     def mixed_targets(self, targets, partner_targets, lam):
         return mix(targets, partner_targets, lam)

@@ -11,9 +11,12 @@ from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust._validation import model_num_classes
 from kerasrobust._validation import model_output_shape
+from kerasrobust.training._distribute import local_batch
 from kerasrobust.training._distribute import num_replicas
+from kerasrobust.training._distribute import reducible_logs
 from kerasrobust.training.hyperparameters import check_declared
 from kerasrobust.training._distribute import shard_weight
+from kerasrobust.training._distribute import symbolic_batch
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
@@ -63,7 +66,10 @@ class RobustTrainer(SavesSeedState, keras.Model):
         seed: integer seed of the method's random draws
             (`keras.random.SeedGenerator`); `None` draws one at random.
         check_inputs: when True every training batch is checked for
-            non-finite pixels and out-of-range labels inside the graph.
+            non-finite pixels and out-of-range labels before the step runs
+            (NumPy arrays on the host, `tf.data` pipelines in a `map`),
+            so the checks also hold under XLA, which drops in-graph
+            assertions.
         **kwargs: forwarded to `keras.Model` (e.g. `name`).
     """
 
@@ -200,12 +206,14 @@ class RobustTrainer(SavesSeedState, keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if self.check_inputs:
+        if self.check_inputs and getattr(self, "_check_in_step", True):
             x = self._assert_valid_batch(x, y)
         targets = self.as_targets(y)
         x_train, targets = self.vicinal_batch(x, targets)
         with tf.GradientTape() as tape:
-            logits = self(x_train, training=True)
+            # Under a mixed-precision policy the forward pass runs in
+            # float16/bfloat16; targets, losses and metrics stay float32.
+            logits = ops.cast(self(x_train, training=True), "float32")
             targets = ops.stop_gradient(self.vicinal_targets(logits, targets))
             loss = self.vicinal_loss(logits, targets, sample_weight)
             # The loss is divided by the number of replicas (so that
@@ -222,20 +230,71 @@ class RobustTrainer(SavesSeedState, keras.Model):
         gradients = tape.gradient(scaled_loss, weights)
         if self.weight_decay:
             # Coupled L2 decay is per replica: the gradients are all-reduced
-            # with SUM, so each replica adds its share.
-            share = self.weight_decay / num_replicas()
+            # with SUM, so each replica adds its share. The gradients are
+            # those of the scaled loss (mixed_float16's LossScaleOptimizer
+            # unscales them), so the decay term is scaled alike.
+            share = self.weight_decay / num_replicas() * (
+                self.optimizer.scale_loss(ops.ones((), "float32")))
             gradients = [
-                g if g is None else g + share * ops.cast(w, g.dtype)
+                g if g is None else g + ops.cast(share * w, g.dtype)
                 for g, w in zip(gradients, weights)
             ]
         self.optimizer.apply_gradients(zip(gradients, weights))
-        return self.compute_metrics(x, y, self.metrics_logits(logits),
-                                    sample_weight=sample_weight)
+        return reducible_logs(self.compute_metrics(
+            x, y, self.metrics_logits(logits), sample_weight=sample_weight))
+
+    def test_step(self, data):
+        return reducible_logs(super().test_step(data))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Workaround for keras-team/keras#20585
+        # (https://github.com/keras-team/keras/issues/20585): Keras reads
+        # the first distributed batch and reduces it over the replicas,
+        # which fails under MultiWorkerMirroredStrategy ("Attempt to
+        # convert a value (PerReplica...)") and opens an extra iterator
+        # that shifts a reshuffling tf.data pipeline by one epoch. The
+        # build needs only shapes and dtypes: take them from the dataset's
+        # element_spec (one replica's), or one replica's part of a batch.
+        if self._distribute_strategy is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        if data_batch is None and iterator is not None:
+            data_batch = symbolic_batch(iterator)
+            if data_batch is not None:
+                iterator = None
+        elif data_batch is not None:
+            data_batch = local_batch(data_batch)
+        return super()._maybe_symbolic_build(iterator, data_batch)
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        if isinstance(x, np.ndarray):
-            self.validate_arrays(x, y)
+        # Input checks run outside the (possibly XLA-compiled) train step,
+        # where `tf.debugging` asserts would be dropped silently: NumPy
+        # arrays on the host, `tf.data` pipelines in a `map` (tf.data
+        # functions are never XLA-compiled). Other inputs are checked in
+        # the step, which only works without XLA.
+        self._check_in_step = False
+        if self.check_inputs:
+            if isinstance(x, np.ndarray):
+                self.validate_arrays(x, y)
+            elif isinstance(x, tf.data.Dataset):
+                x = x.map(self._checked_element)
+            elif self.jit_compile:
+                raise ValueError(
+                    f"{type(self).__name__} cannot check inputs of type "
+                    f"{type(x).__name__} under XLA (jit_compile=True drops "
+                    "in-graph checks): pass NumPy arrays or a "
+                    "tf.data.Dataset, compile with jit_compile=False, or "
+                    "build the wrapper with check_inputs=False.")
+            else:
+                self._check_in_step = True
         return super().fit(x, y, *args, **kwargs)
+
+    def _checked_element(self, *element):
+        """`tf.data` map function: the element, after the batch checks."""
+        data = element if len(element) > 1 else element[0]
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.control_dependencies(self._input_checks(x, y)):
+            element = tf.nest.map_structure(tf.identity, element)
+        return element if len(element) > 1 else element[0]
 
     def get_config(self):
         config = super().get_config()
@@ -272,7 +331,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
         y = ops.convert_to_tensor(y)
         rank = len(y.shape)
         if rank == 2 and y.shape[-1] == self.num_classes:
-            return ops.cast(y, self.compute_dtype)
+            return ops.cast(y, "float32")
         if rank == 2 and y.shape[-1] == 1:
             y = ops.squeeze(y, axis=-1)
         elif rank != 1:
@@ -281,7 +340,8 @@ class RobustTrainer(SavesSeedState, keras.Model):
                 f"(batch, 1), or vectors of shape (batch, {self.num_classes})"
                 f"; got shape {tuple(y.shape)}."
             )
-        return ops.one_hot(ops.cast(y, "int32"), self.num_classes)
+        return ops.one_hot(ops.cast(y, "int32"), self.num_classes,
+                           dtype="float32")
 
     def validate_arrays(self, x, y=None):
         """Checks NumPy training arrays before any step runs.
@@ -332,6 +392,11 @@ class RobustTrainer(SavesSeedState, keras.Model):
             )
 
     def _assert_valid_batch(self, x, y):
+        with tf.control_dependencies(self._input_checks(x, y)):
+            return tf.identity(x)
+
+    def _input_checks(self, x, y):
+        """Graph assertions: finite pixels, labels in [0, num_classes)."""
         checks = [
             tf.debugging.assert_all_finite(
                 x, "Images `x` contain NaN or inf; images must be finite."
@@ -351,8 +416,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
                     message=message,
                 ),
             ]
-        with tf.control_dependencies(checks):
-            return tf.identity(x)
+        return checks
 
 
 def _infer_num_classes(base_model):

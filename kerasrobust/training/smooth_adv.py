@@ -103,7 +103,9 @@ class SmoothAdv(ADRE):
         for _ in range(self.steps):
             with tf.GradientTape() as tape:
                 tape.watch(x_adv)
-                logits = self(self.noisy_copies(x_adv, noise), training=False)
+                logits = ops.cast(
+                    self(self.noisy_copies(x_adv, noise), training=False),
+                    "float32")
                 # Eq. (12): CE(G^, y) - lam * CE(G^, y^). log G^ is its own
                 # log-softmax, so this is `adre_loss` of the one "draw"
                 # log G^.

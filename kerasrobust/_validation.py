@@ -365,3 +365,113 @@ def check_count(name, value, low=1, high=None, high_name=None):
         bound = f"`{high_name}` = {high}" if high_name else f"{high}"
         raise ValueError(f"`{name}` must be <= {bound}, got {value}.")
     return value
+
+
+# ---------------------------------------------------------------------------
+# Class counts, and checks that also run inside exported graphs
+# ---------------------------------------------------------------------------
+
+def short_repr(values, limit=12):
+    """A short printout of an array (the first `limit` entries)."""
+
+    flat = np.asarray(values).ravel()
+    text = np.array2string(flat[:limit], separator=", ")
+    return text[:-1] + ", ...]" if flat.size > limit else text
+
+
+def check_counts(name, value, ndim=None):
+    """``value`` as an int64 NumPy array of non-negative whole numbers.
+
+    Accepts integers, integer arrays and float arrays of whole numbers
+    (counts summed from one-hot votes); refuses booleans, strings, NaN/inf,
+    fractions, negative entries and (with ``ndim``) another rank.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a non-negative integer count (or "
+                        f"an array of them), got {value!r} (type bool).")
+    try:
+        arr = np.asarray(value)
+    except Exception as e:  # pragma: no cover - exotic inputs
+        raise TypeError(f"`{name}` must be a non-negative integer count (or "
+                        f"an array of them), got {value!r}.") from e
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"`{name}` must hold non-negative integer counts, got "
+                        f"{value!r} (dtype {arr.dtype}).")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"`{name}` must be a {ndim}-D array of counts, got "
+                         f"shape {arr.shape}.")
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if np.any(bad):
+            raise ValueError(f"`{name}` must hold whole-number counts, got "
+                             f"{arr[bad].ravel()[0].item()!r} in "
+                             f"{short_repr(arr)}.")
+    if np.any(arr < 0):
+        raise ValueError(f"`{name}` must hold counts in [0, inf), got "
+                         f"{arr[arr < 0].ravel()[0].item()!r} in "
+                         f"{short_repr(arr)}.")
+    return arr.astype(np.int64)
+
+
+def require(condition, message, value=None):
+    """One check for the Python API and for exported graphs.
+
+    Eagerly (a Python call) a false ``condition`` raises ``ValueError(
+    "<message>, got <value>.")``. While a `tf.function` is traced (a
+    SavedModel signature) it returns a `tf.debugging.Assert` op that fails
+    the call with ``tf.errors.InvalidArgumentError`` carrying the same
+    message and the value; the caller makes its outputs depend on the
+    returned ops (`tf.control_dependencies`). Returns ``None`` eagerly.
+
+    Args:
+        condition: a boolean tensor (all entries must hold) or Python bool.
+        message: names the input and what is allowed, e.g. ``"`alpha` must
+            be in (0, 1)"``.
+        value: the offending input, shown after ``got``.
+    """
+    import tensorflow as tf
+
+    condition = tf.reduce_all(condition)
+    if tf.executing_eagerly():
+        if not bool(condition):
+            shown = "" if value is None else f", got {_show(value)}"
+            raise ValueError(f"{message}{shown}.")
+        return None
+    data = [f"{message}, got"] if value is not None else [message]
+    if value is not None:
+        data.append(value)
+    return tf.debugging.Assert(condition, data, summarize=12)
+
+
+def _show(value):
+    """A tensor, array or scalar as it reads in an error message."""
+
+    value = value.numpy() if hasattr(value, "numpy") else value
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if np.ndim(value):
+        return short_repr(value)
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def require_images(x, name="x"):
+    """`require` checks of a batch of images in [0, 1]: every value finite,
+    none outside [0, 1] by more than `RANGE_TOLERANCE`. For graphs (the
+    exported serving signatures: ``InvalidArgumentError``) and eager
+    tensors (``ValueError``); returns the graph assertions."""
+    import tensorflow as tf
+
+    x = tf.cast(x, tf.float32)
+    finite = tf.math.is_finite(x)
+    checks = [require(finite, f"Images `{name}` must be finite (no NaN or "
+                      "inf); number of non-finite values",
+                      tf.reduce_sum(tf.cast(~finite, tf.int64)))]
+    values = tf.where(finite, x, tf.zeros_like(x))
+    low, high = tf.reduce_min(values), tf.reduce_max(values)
+    checks.append(require(
+        tf.logical_or(tf.size(x) == 0,
+                      (low >= -RANGE_TOLERANCE) & (high <= 1 + RANGE_TOLERANCE)),
+        f"Images `{name}` must have pixels in [0, 1] (divide 0..255 images by "
+        "255); (min, max)", tf.stack([low, high])))
+    return [c for c in checks if c is not None]

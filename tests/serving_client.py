@@ -26,10 +26,19 @@ def main(export_dir, inputs_path, outputs_path, configs_json):
         if config["signature"] == "predict_smoothed":
             result = loaded.signatures["predict_smoothed"](
                 x=x, n=tf.constant(config["n"]), alpha=alpha)
-        else:
+        elif config["signature"] == "certify":
             result = loaded.signatures["certify"](
                 x=x, n0=tf.constant(config["n0"]), n=tf.constant(config["n"]),
                 alpha=alpha, method=tf.constant(config["method"]))
+        else:
+            result = loaded.signatures["certify_options"](
+                x=x, n0=tf.constant(config["n0"]), n=tf.constant(config["n"]),
+                alpha=alpha, method=tf.constant(config["method"]),
+                alpha_prime_rule=tf.constant(config["alpha_prime_rule"]),
+                alpha_prime=tf.constant(config["alpha_prime"], tf.float64),
+                grid=tf.constant(config["grid"], tf.float64, shape=[
+                    len(config["grid"])]),
+                cap_runner_up=tf.constant(config["cap_runner_up"]))
         for key, value in result.items():
             out[f"{i}/{key}"] = value.numpy()
     # The served model must not need the library that wrote it.

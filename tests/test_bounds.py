@@ -142,9 +142,10 @@ def test_runner_up_several_classes(others, n, alpha):
         np.sum(stats.binom.cdf(others, n, got)), alpha, rtol=1e-7)
     # ... and never exceeds alpha there (the bound errs upwards).
     assert np.sum(stats.binom.cdf(others, n, got)) <= alpha * (1 + 1e-9)
-    # Larger than each class's own Clopper-Pearson bound (union bound).
+    # At least each class's own Clopper-Pearson bound (union bound; equal
+    # to float64 precision when the other classes' terms are negligible).
     for k in set(others):
-        assert got > clopper_pearson_upper(k, n, alpha)
+        assert got >= clopper_pearson_upper(k, n, alpha)
     # Order of the classes does not matter.
     assert runner_up_upper(others[::-1], n, alpha) == pytest.approx(
         got, rel=1e-12)
@@ -202,3 +203,67 @@ def test_bad_input_types():
         clopper_pearson_lower("3", 10, 0.05)
     with pytest.raises(TypeError, match="`alpha`"):
         runner_up_upper([1], 10, "0.1")
+
+
+# ---------------------------------------------------------------------------
+# The tensor ops themselves (what the exported graphs run), batched
+# ---------------------------------------------------------------------------
+
+BETA_CASES = [(k, n) for n in (1, 7, 100, 1000, 100_000)
+              for k in sorted({0, 1, n // 3, n // 2, (9 * n) // 10, n - 1,
+                               n})]
+
+
+@pytest.mark.parametrize("alpha", [1e-5, 1e-3, 0.05, 0.3])
+def test_bounds_are_scipys_beta_quantiles_to_1e_9(alpha):
+    k = np.array([c[0] for c in BETA_CASES])
+    n = np.array([c[1] for c in BETA_CASES])
+    lower = clopper_pearson_lower(k, n, alpha)
+    upper = clopper_pearson_upper(k, n, alpha)
+    with np.errstate(invalid="ignore"):
+        want_lower = np.where(k > 0, stats.beta.ppf(alpha, np.maximum(k, 1),
+                                                    n - k + 1), 0.0)
+        want_upper = np.where(k < n, stats.beta.ppf(
+            1 - alpha, k + 1, np.maximum(n - k, 1)), 1.0)
+    np.testing.assert_allclose(lower, want_lower, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(upper, want_upper, rtol=1e-9, atol=1e-14)
+    # Bisection keeps the valid side: P(Bin(n, p) >= k) <= alpha at the
+    # lower bound, P(Bin(n, p) <= k) <= alpha at the upper bound.
+    assert np.all(stats.binom.sf(k - 1, n, lower)[k > 0]
+                  <= alpha * (1 + 1e-7))
+    assert np.all(stats.binom.cdf(k, n, upper)[k < n] <= alpha * (1 + 1e-7))
+
+
+def test_runner_up_bound_batched_equals_single_problems():
+    import tensorflow as tf
+
+    from kerasrobust.smoothing.bounds import runner_up_bound
+
+    rng = np.random.default_rng(4)
+    n = 1000
+    problems = np.stack([rng.multinomial(n // 2, rng.dirichlet(np.ones(4)))
+                         for _ in range(6)] + [np.zeros(4, np.int64)])
+    alphas = np.array([1e-4, 1e-2, 0.3])
+    # (problems, alphas, classes): the (N, G, K - 1) layout of T-CERTIFY.
+    batch = np.broadcast_to(problems[:, None, :], (7, 3, 4))
+    got = runner_up_bound(tf.constant(batch, tf.float64), float(n),
+                          tf.constant(np.broadcast_to(alphas, (7, 3)))
+                          ).numpy()
+    for i, other in enumerate(problems):
+        for j, alpha in enumerate(alphas):
+            assert got[i, j] == runner_up_upper(other, n, alpha)
+            np.testing.assert_allclose(
+                got[i, j], _runner_up_ref(other, n, alpha), rtol=1e-9)
+
+
+@pytest.mark.parametrize("n_a,n_b", [(1, 0), (5, 4), (4, 5), (7, 7), (30, 2),
+                                     (500, 480), (0, 3), (60, 0)])
+def test_binomial_test_pvalue_is_scipys(n_a, n_b):
+    import tensorflow as tf
+
+    from kerasrobust.smoothing.bounds import binomial_test_pvalue
+
+    got = float(binomial_test_pvalue(tf.constant([n_a]),
+                                     tf.constant([n_b]))[0])
+    want = stats.binomtest(n_a, n_a + n_b, 0.5).pvalue
+    assert got == pytest.approx(want, rel=1e-10, abs=1e-300)

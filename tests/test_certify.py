@@ -430,3 +430,55 @@ def test_empty_batch_checks_the_arguments_only():
     with pytest.raises(ValueError, match="`alpha_prime`"):
         certify_counts_batch(empty, empty, 0.5, 0.001, method="tight",
                              alpha_prime=0.5)
+
+
+# ---------------------------------------------------------------------------
+# T-CERTIFY's alpha' rule on saturated counts; the plug-in forecast
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [10_000, 100_000])
+@pytest.mark.parametrize("num_classes", [2, 10, 1000])
+def test_saturated_counts_lose_little_against_certify(n, num_classes):
+    # Every vote on the top class: CERTIFY's split (alpha' = alpha) is the
+    # best one, radius sigma * Phi^-1(alpha ** (1 / n)) in closed form. The
+    # selection rule cannot know that the estimation counts will be
+    # saturated too; it must stay within 0.5 % of CERTIFY (before the
+    # two-forecast rule it chose alpha' = 0.4 alpha and lost 1.1 %).
+    sigma, alpha = 0.25, 0.001
+    cs = np.zeros(num_classes, np.int64)
+    ce = np.zeros(num_classes, np.int64)
+    cs[1], ce[1] = 100, n
+    certify = sigma * stats.norm.ppf(alpha ** (1 / n))
+    assert certify_from_counts(cs, ce, sigma, alpha)[1] == pytest.approx(
+        certify, rel=1e-9)
+    label, radius = certify_from_counts(cs, ce, sigma, alpha, method="tight")
+    assert label == 1
+    assert 0.995 * certify <= radius <= certify * (1 + 1e-12)
+    # The radius at the old choice, for comparison: lower than the rule's.
+    old = certify_from_counts(cs, ce, sigma, alpha, method="tight",
+                              alpha_prime=0.4 * alpha)[1]
+    assert old < radius
+
+
+def test_plug_in_counts_by_hand():
+    import tensorflow as tf
+
+    from kerasrobust.smoothing.certify import PSEUDO_COUNT, plug_in_counts
+
+    cs = np.array([[100, 0, 0], [60, 30, 10], [7, 0, 3]], np.float64)
+    n = np.array([1000.0, 1000.0, 333.0])
+    got = plug_in_counts(tf.constant(cs), tf.constant(n)).numpy()
+    e = PSEUDO_COUNT
+    # Unseen classes share `e` pseudo-samples; total n0 + e; scaled to n,
+    # rounded half to even (np.rint).
+    want = np.rint(np.array([
+        [100, e / 2, e / 2], [60, 30, 10], [7, e, 3]]) * (
+        n / np.array([100 + e, 100, 10 + e]))[:, None])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_n0_above_n_is_an_error():
+    with pytest.raises(ValueError, match="`n0`.*`n`"):
+        certify_from_counts([100, 0], [5, 5], 0.5, 0.01)
+    with pytest.raises(ValueError, match="`n0`.*`n`"):
+        certify_counts_batch([[1, 1], [100, 0]], [[5, 5], [5, 5]], 0.5, 0.01)

@@ -55,7 +55,34 @@ CONFIGS = (
      for method in ("cohen", "tight")]
     + [{"signature": "predict_smoothed", "n": n, "alpha": alpha}
        for n, alpha in [(30, 0.1), (500, 0.001)]]
+    # Every option of certify_from_counts, through the served signature.
+    + [{"signature": "certify_options", "n0": 50, "n": 1000, "alpha": 0.01,
+        "method": "tight", "alpha_prime_rule": rule, "alpha_prime": ap,
+        "grid": grid, "cap_runner_up": cap}
+       for rule, ap, grid, cap in [
+           ("grid", 0.0, [], True), ("fixed", 0.004, [], True),
+           ("fixed", 0.004, [], False), ("selection", 0.0, [0.002, 0.007],
+                                          True),
+           ("grid", 0.0, [0.001, 0.005, 0.01], False)]]
 )
+
+
+def _python_options(config):
+    """The keyword arguments of certify_counts_batch for a served config."""
+    if config["signature"] != "certify_options":
+        return {}
+    kwargs = {"cap_runner_up": config["cap_runner_up"],
+              "alpha_prime": (config["alpha_prime"]
+                              if config["alpha_prime_rule"] == "fixed"
+                              else config["alpha_prime_rule"])}
+    if config["grid"]:
+        kwargs["grid"] = config["grid"]
+    return kwargs
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    return tf.saved_model.load(str(exported[1]))
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +116,7 @@ def test_fresh_process_certify_equals_certify_from_counts(served):
     x, out = served
     abstained = certified = 0
     for i, config in enumerate(CONFIGS):
-        if config["signature"] != "certify":
+        if not config["signature"].startswith("certify"):
             continue
         cs = out[f"{i}/counts_selection"]
         ce = out[f"{i}/counts_estimation"]
@@ -97,10 +124,13 @@ def test_fresh_process_certify_equals_certify_from_counts(served):
         np.testing.assert_array_equal(cs.sum(axis=1), config["n0"])
         np.testing.assert_array_equal(ce.sum(axis=1), config["n"])
         label, radius = certify_counts_batch(
-            cs, ce, SIGMA, config["alpha"], method=config["method"])
+            cs, ce, SIGMA, config["alpha"], method=config["method"],
+            **_python_options(config))
+        # One implementation: the served graph and the eager Python call
+        # agree exactly (float64 ops, same order).
         np.testing.assert_array_equal(out[f"{i}/label"], label)
-        np.testing.assert_allclose(out[f"{i}/radius"], radius, rtol=0,
-                                   atol=1e-6)
+        np.testing.assert_allclose(out[f"{i}/radius"], radius, rtol=1e-12,
+                                   atol=0)
         abstained += int((label == -1).sum())
         certified += int((label >= 0).sum())
     # The comparison covered both outcomes.
@@ -162,26 +192,92 @@ def test_export_info_describes_the_export(exported):
     assert info["sigma"] == SIGMA and info["num_classes"] == NUM_CLASSES
     assert info["image_shape"] == [4, 4, 1]
     assert info["signatures"] == ["serving_default", "predict_smoothed",
-                                  "certify"]
+                                  "certify", "certify_options"]
 
 
-def test_bad_serving_arguments_fail_with_their_name(exported):
-    _, path = exported
-    loaded = tf.saved_model.load(str(path))
+def _options(**change):
+    """certify_options inputs: the defaults, with `change` applied."""
+    args = dict(n0=tf.constant(10), n=tf.constant(20),
+                alpha=tf.constant(0.01, tf.float64),
+                method=tf.constant("tight"),
+                alpha_prime_rule=tf.constant("selection"),
+                alpha_prime=tf.constant(0.0, tf.float64),
+                grid=tf.zeros([0], tf.float64),
+                cap_runner_up=tf.constant(True))
+    for key, value in change.items():
+        args[key] = tf.constant(value, args[key].dtype)
+    return args
+
+
+BAD_SERVING_ARGUMENTS = [
+    (dict(n0=0), "`n0`"),
+    (dict(n=0), "`n`"),
+    (dict(n0=30, n=20), "`n0`.*<= `n`"),
+    (dict(alpha=1.0), "`alpha`"),
+    (dict(alpha=0.0), "`alpha`"),
+    (dict(alpha=float("nan")), "`alpha`"),
+    (dict(method="fast"), "`method`"),
+    (dict(alpha_prime_rule="best"), "`alpha_prime_rule`"),
+    (dict(alpha_prime_rule="fixed", alpha_prime=0.02), "`alpha_prime`"),
+    (dict(alpha_prime_rule="fixed", alpha_prime=0.0), "`alpha_prime`"),
+    (dict(grid=[0.001, 0.5]), "`grid`"),
+]
+
+
+@pytest.mark.parametrize("change,name", BAD_SERVING_ARGUMENTS)
+def test_bad_serving_arguments_fail_with_their_name(loaded, change, name):
     x = tf.constant(_inputs(2))
-    alpha = tf.constant(0.01, tf.float64)
-    cases = [
-        (dict(n0=0, n=10, alpha=alpha, method="cohen"), "`n0`"),
-        (dict(n0=10, n=0, alpha=alpha, method="cohen"), "`n`"),
-        (dict(n0=10, n=10, alpha=tf.constant(1.0, tf.float64),
-              method="cohen"), "`alpha`"),
-        (dict(n0=10, n=10, alpha=alpha, method="fast"), "`method`"),
-    ]
-    for kwargs, name in cases:
+    with pytest.raises(tf.errors.InvalidArgumentError, match=name):
+        loaded.certify_options(x, **_options(**change))
+    if set(change) <= {"n0", "n", "alpha", "method"}:
+        args = _options(**change)
         with pytest.raises(tf.errors.InvalidArgumentError, match=name):
-            loaded.certify(x, **kwargs)
+            loaded.certify(x, args["n0"], args["n"], args["alpha"],
+                           args["method"])
+
+
+def _bad_images():
+    x = _inputs(3)
+    nan = x.copy()
+    nan[1] = np.nan  # an all-NaN image
+    one_inf = x.copy()
+    one_inf[2, 1, 1, 0] = np.inf
+    below, above = x.copy(), x.copy()
+    below[0, 0, 0, 0] = -0.01
+    above[2, 3, 3, 0] = 1.01
+    return [(nan, "finite"), (one_inf, "finite"), (x * 255.0, r"\[0, 1\]"),
+            (below, r"\[0, 1\]"), (above, r"\[0, 1\]")]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_bad_images_fail_every_signature(loaded, case):
+    images, match = _bad_images()[case]
+    x = tf.constant(images)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
+        loaded.certify(x, 10, 20, tf.constant(0.01, tf.float64), "cohen")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
+        loaded.certify_options(x, **_options())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
+        loaded.predict_smoothed(x, 10, tf.constant(0.01, tf.float64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
+        loaded.signatures["serving_default"](x=x)
+
+
+def test_rounding_outside_unit_range_is_accepted(loaded):
+    x = np.clip(_inputs(2), 0, 1)
+    x[0, 0, 0, 0] = 1.0 + 1e-6
+    x[1, 0, 0, 0] = -1e-6
+    out = loaded.certify(tf.constant(x), 10, 20,
+                         tf.constant(0.01, tf.float64), "cohen")
+    assert out["label"].shape == (2,)
+
+
+def test_bad_predict_arguments(loaded):
+    x = tf.constant(_inputs(2))
     with pytest.raises(tf.errors.InvalidArgumentError, match="`alpha`"):
         loaded.predict_smoothed(x, 10, tf.constant(0.0, tf.float64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`n`"):
+        loaded.predict_smoothed(x, 0, tf.constant(0.1, tf.float64))
 
 
 def test_seeded_exports_draw_the_same_noise(tmp_path):
@@ -326,7 +422,7 @@ def test_readme_tf_serving_requests_match_the_signatures(tmp_path):
     signature's dtypes), runs against the export."""
     requests = _readme_requests()
     assert {r["signature_name"] for r in requests} == {
-        "serving_default", "predict_smoothed", "certify"}
+        "serving_default", "predict_smoothed", "certify", "certify_options"}
     model = tiny_base_model(input_shape=(2, 2, 1), num_classes=NUM_CLASSES)
     path = kerasrobust.export_saved_model(model, tmp_path / "digits" / "1",
                                           sigma=0.25)
@@ -336,7 +432,8 @@ def test_readme_tf_serving_requests_match_the_signatures(tmp_path):
         specs = signature.structured_input_signature[1]
         inputs = request.get("inputs") or {"x": request["instances"]}
         assert set(inputs) == set(specs)
-        out = signature(**{name: tf.constant(value, specs[name].dtype)
+        out = signature(**{name: tf.constant(value, specs[name].dtype,
+                                             shape=np.shape(value))
                            for name, value in inputs.items()})
         assert out["label"].shape == (1,)
 

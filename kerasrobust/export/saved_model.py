@@ -14,24 +14,36 @@ certification.
 - ``certify(x, n0, n, alpha, method)`` -> ``label`` (``-1`` = abstain),
   ``radius`` (float64), ``counts_selection`` and ``counts_estimation``:
   CERTIFY (``method="cohen"``, Cohen et al. 2019) or T-CERTIFY
-  (``method="tight"``, Algorithm 2 of the ADRE / T-CERTIFY paper, with
-  ``alpha'`` chosen from the selection counts, the library default).
+  (``method="tight"``, Algorithm 2 of the ADRE / T-CERTIFY paper) with the
+  library defaults (``alpha'`` chosen from the selection counts on the grid
+  ``alpha * (0.1, ..., 1.0)``, runner-up bound capped).
+- ``certify_options(x, n0, n, alpha, method, alpha_prime_rule, alpha_prime,
+  grid, cap_runner_up)`` -> the same outputs, with every option of
+  `kerasrobust.smoothing.certify_from_counts`: ``alpha_prime_rule`` is
+  ``"selection"``, ``"grid"`` or ``"fixed"`` (then ``alpha_prime`` in
+  ``(0, alpha]`` is used; otherwise it is ignored), ``grid`` the absolute
+  ``alpha'`` values (empty = the default grid), ``cap_runner_up`` a bool.
+  (SavedModel signatures have no optional inputs, so the options are a
+  second signature rather than defaults of ``certify``.)
 
-The last two exist when a `SmoothedClassifier` is exported (or a base model
-with ``sigma=``). Everything happens in the graph: the Gaussian draws
-(`tf.random.stateless_normal`, seeds from stateful random ops so every call
-draws fresh noise and the selection and estimation draws are independent),
-the forward passes in a `tf.while_loop` (``batch_size`` noisy images at a
-time), the argmax counts, and the statistics of
-`kerasrobust.smoothing.graph_certify` (Clopper-Pearson bounds from
-`tf.math.betainc` inverted by bisection, T-CERTIFY's runner-up bound by
-bisection). For the counts they return, the labels and radii are those of
-the Python `kerasrobust.smoothing.certify_from_counts` (radius to 1e-6; a
-test checks it in a process that never imports kerasrobust).
+The smoothed signatures exist when a `SmoothedClassifier` is exported (or a
+base model with ``sigma=``). Everything happens in the graph: the Gaussian
+draws (`tf.random.stateless_normal`, seeds from stateful random ops so every
+call draws fresh noise and the selection and estimation draws are
+independent), the forward passes in a `tf.while_loop` (``batch_size`` noisy
+images at a time), the argmax counts, and the statistics: the very functions
+the Python API runs eagerly (`kerasrobust.smoothing.certify.certify_tensors`
+and `predict_tensors`, float64 bounds from `tf.math.betainc` inverted by
+bisection), traced into the graph. There is no second copy to drift.
 
-Bad arguments at serving time (``n < 1``, ``alpha`` outside (0, 1), an
-unknown ``method``) fail the request with an ``InvalidArgumentError`` that
-names the argument.
+Bad arguments at serving time (every signature) fail the request with an
+``InvalidArgumentError`` that names the input, before any sampling: a
+non-finite pixel (an all-NaN image included), pixels outside [0, 1] by more
+than rounding (0..255 images), ``n < 1``, ``n0 < 1``, ``n0 > n``, ``alpha``
+outside (0, 1), an unknown ``method`` or ``alpha_prime_rule``, a fixed
+``alpha_prime`` or ``grid`` value outside (0, alpha]. The checks are those
+of the Python API (`kerasrobust.smoothing.certify.check_arguments`,
+`kerasrobust._validation.require_images`), which raise ``ValueError`` there.
 
 The directory is written next to its destination and renamed into place,
 so ``path`` never holds a half-written export. A small description
@@ -53,10 +65,11 @@ from kerasrobust._validation import (
     model_image_shape,
     model_num_classes,
 )
-from kerasrobust.smoothing import graph_certify
+from kerasrobust._validation import require_images
+from kerasrobust.smoothing import certify as certify_module
 from kerasrobust.smoothing._sampling import NOISE_BLOCK
 from kerasrobust.smoothing._sampling import make_counter
-from kerasrobust.smoothing.certify import METHODS
+from kerasrobust.smoothing.certify import ALPHA_PRIME_RULES, METHODS
 from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier
 
 #: Where exports go when no path is given (relative to the working
@@ -67,7 +80,7 @@ DEFAULT_EXPORT_DIR = Path("saved_models")
 EXPORT_INFO_FILE = "kerasrobust_export.json"
 
 BASE_SIGNATURE = "serving_default"
-SMOOTHED_SIGNATURES = ("predict_smoothed", "certify")
+SMOOTHED_SIGNATURES = ("predict_smoothed", "certify", "certify_options")
 
 
 def export_saved_model(model, path=None, *, sigma=None, from_logits=None,
@@ -132,12 +145,18 @@ def export_saved_model(model, path=None, *, sigma=None, from_logits=None,
             "predict_smoothed", smoothed.predict,
             [x_spec, tf.TensorSpec((), tf.int32, name="n"),
              tf.TensorSpec((), tf.float64, name="alpha")])
+        certify_specs = [
+            x_spec, tf.TensorSpec((), tf.int32, name="n0"),
+            tf.TensorSpec((), tf.int32, name="n"),
+            tf.TensorSpec((), tf.float64, name="alpha"),
+            tf.TensorSpec((), tf.string, name="method")]
+        archive.add_endpoint("certify", smoothed.certify, certify_specs)
         archive.add_endpoint(
-            "certify", smoothed.certify,
-            [x_spec, tf.TensorSpec((), tf.int32, name="n0"),
-             tf.TensorSpec((), tf.int32, name="n"),
-             tf.TensorSpec((), tf.float64, name="alpha"),
-             tf.TensorSpec((), tf.string, name="method")])
+            "certify_options", smoothed.certify_options, certify_specs + [
+                tf.TensorSpec((), tf.string, name="alpha_prime_rule"),
+                tf.TensorSpec((), tf.float64, name="alpha_prime"),
+                tf.TensorSpec((None,), tf.float64, name="grid"),
+                tf.TensorSpec((), tf.bool, name="cap_runner_up")])
         signatures += list(SMOOTHED_SIGNATURES)
     info = {
         "kerasrobust_version": __version__,
@@ -151,6 +170,8 @@ def export_saved_model(model, path=None, *, sigma=None, from_logits=None,
         "seed": seed,
         "signatures": signatures,
         "certify_methods": list(METHODS) if sigma is not None else [],
+        "alpha_prime_rules": (list(ALPHA_PRIME_RULES) if sigma is not None
+                              else []),
     }
     with atomic_directory(path, overwrite=bool(overwrite)) as tmp:
         archive.write_out(str(tmp), verbose=False)
@@ -225,6 +246,8 @@ def _check_model(base_model):
 
 def _base_fn(base_model, from_logits):
     def serving_default(x):
+        with tf.control_dependencies(require_images(x)):
+            x = tf.identity(x)
         scores = base_model(x, training=False)
         probabilities = (tf.nn.softmax(scores, axis=-1) if from_logits
                          else scores)
@@ -279,42 +302,41 @@ class _SmoothedGraph:
                             tf.range(num_inputs), tf.constant(0, tf.int32), n,
                             per_pass)
 
-    @staticmethod
-    def _check_args(n_values, alpha, method=None):
-        checks = []
-        for name, value in n_values:
-            checks.append(tf.debugging.Assert(
-                value >= 1, [f"`{name}` must be an integer >= 1, got", value]))
-        checks.append(tf.debugging.Assert(
-            (alpha > 0.0) & (alpha < 1.0),
-            ["`alpha` must be in (0, 1), got", alpha]))
-        if method is not None:
-            known = tf.reduce_any(tf.equal(method, tf.constant(METHODS)))
-            checks.append(tf.debugging.Assert(
-                known, [f"`method` must be one of {list(METHODS)}, got",
-                        method]))
-        return checks
-
     def predict(self, x, n, alpha):
-        with tf.control_dependencies(self._check_args([("n", n)], alpha)):
-            counts = self.sample_counts(x, tf.identity(n))
-        label = graph_certify.predict(counts, alpha)
+        checks = (require_images(x)
+                  + certify_module.check_sample_sizes(n)
+                  + certify_module.check_alpha(alpha))
+        with tf.control_dependencies(checks):
+            counts = self.sample_counts(tf.identity(x), tf.identity(n))
+        label = certify_module.predict_function(
+            tf.cast(counts, tf.float64), alpha)
         return {"label": label, "counts": tf.cast(counts, tf.int64)}
 
     def certify(self, x, n0, n, alpha, method):
-        checks = self._check_args([("n0", n0), ("n", n)], alpha, method)
+        """The library defaults: ``alpha'`` from the selection counts on
+        the default grid, runner-up capped."""
+        return self.certify_options(
+            x, n0, n, alpha, method, tf.constant("selection"),
+            tf.cast(alpha, tf.float64), tf.zeros([0], tf.float64),
+            tf.constant(True))
+
+    def certify_options(self, x, n0, n, alpha, method, alpha_prime_rule,
+                        alpha_prime, grid, cap_runner_up):
+        checks = require_images(x) + certify_module.check_arguments(
+            n0, n, alpha, method, alpha_prime_rule, alpha_prime, grid)
         with tf.control_dependencies(checks):
-            counts_selection = self.sample_counts(x, tf.identity(n0))
-            counts_estimation = self.sample_counts(x, tf.identity(n))
-        n_float = tf.cast(n, tf.float64)
-        label, radius = tf.cond(
-            tf.equal(method, "tight"),
-            lambda: graph_certify.certify_tight(
-                counts_selection, counts_estimation, n_float, self.sigma,
-                alpha),
-            lambda: graph_certify.certify_cohen(
-                counts_selection, counts_estimation, n_float, self.sigma,
-                alpha))
+            counts_selection = self.sample_counts(tf.identity(x),
+                                                  tf.identity(n0))
+            counts_estimation = self.sample_counts(tf.identity(x),
+                                                   tf.identity(n))
+        # The Python API's own traced function: one copy of the statistics
+        # in the SavedModel, shared by `certify` and `certify_options`.
+        label, radius = certify_module.certify_function(
+            tf.cast(counts_selection, tf.float64),
+            tf.cast(counts_estimation, tf.float64),
+            tf.fill(tf.shape(counts_estimation)[:1], tf.cast(n, tf.float64)),
+            tf.constant(self.sigma, tf.float64), alpha, method,
+            alpha_prime_rule, alpha_prime, grid, cap_runner_up)
         return {"label": label, "radius": radius,
                 "counts_selection": tf.cast(counts_selection, tf.int64),
                 "counts_estimation": tf.cast(counts_estimation, tf.int64)}

@@ -1,11 +1,12 @@
 """Randomized smoothing: certification statistics and the smoothed classifier.
 
-The statistics (confidence bounds, CERTIFY / T-CERTIFY / PREDICT from class
-counts, certified-accuracy summaries) are pure NumPy/SciPy and live in
-`bounds.py`, `certify.py` and `curves.py`; certification logs (incremental,
-resumable, sharded, merged) in `logs.py`, the curve plot in `plots.py`;
-`SmoothedClassifier` (the Keras layer that samples noise and counts
-predictions, `_sampling.py`) calls them.
+The statistics live in `bounds.py` and `certify.py` (confidence bounds,
+CERTIFY / T-CERTIFY / PREDICT from class counts: one float64 TensorFlow
+implementation, run eagerly by these functions and traced into exported
+SavedModels) and `curves.py` (certified-accuracy summaries); certification
+logs (incremental, resumable, sharded, merged) in `logs.py`, the curve plot
+in `plots.py`; `SmoothedClassifier` (the Keras layer that samples noise and
+counts predictions, `_sampling.py`) calls them.
 """
 
 from kerasrobust.smoothing.bounds import (  # noqa: F401

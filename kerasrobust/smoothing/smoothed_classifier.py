@@ -35,6 +35,7 @@ from kerasrobust.smoothing import _sampling
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import METHODS
 from kerasrobust.smoothing.certify import certify_counts_batch
+from kerasrobust.smoothing.certify import check_sample_sizes
 from kerasrobust.smoothing.certify import predict_from_counts
 
 DEFAULT_BATCH_SIZE = 1000
@@ -416,6 +417,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             raise ValueError(
                 f"`verbose` must be 'auto', 0 or 1, got {verbose!r}.")
         # Check the statistics' own arguments before any sampling.
+        check_sample_sizes(n, n0)
         certify_counts_batch(np.ones((0, self.num_classes), np.int64),
                              np.ones((0, self.num_classes), np.int64),
                              self.sigma, alpha, method=method,

@@ -209,7 +209,7 @@ def precision(args, tf, np, machine):
 
     import kerasrobust
     from kerasrobust.smoothing import SmoothedClassifier
-    from kerasrobust.smoothing import _sampling
+    from kerasrobust.smoothing import sampling
     from kerasrobust.data import load_dataset
 
     keras.utils.set_random_seed(0)
@@ -225,7 +225,7 @@ def precision(args, tf, np, machine):
     x = data.x_test[:args.images]
     out = {"train_seconds": train_seconds, "runs": {}}
     base = None
-    for name in _sampling.PRECISIONS:
+    for name in sampling.PRECISIONS:
         smoothed = SmoothedClassifier(model, 10, 0.25, seed=0,
                                       sampling_precision=name)
         smoothed.certify(x[:1], 10, 100, 0.001, verbose=0)   # warm-up

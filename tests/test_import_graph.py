@@ -124,14 +124,6 @@ def test_no_import_cycle_between_modules(graph):
     assert _cycle(graph) is None
 
 
-#: Cross-package private imports in modules other helpers are rewriting
-#: (issue 13): the export will serve the one certification implementation.
-#: Remove an entry when its import is gone; none may be added.
-PENDING = {
-    "kerasrobust.export.saved_model -> kerasrobust.smoothing._sampling",
-}
-
-
 def test_no_private_module_imported_across_packages(graph):
     """A private module (`_name.py`) of a subpackage is imported only from
     inside that subpackage. Private modules of the root (`kerasrobust._io`,
@@ -147,4 +139,4 @@ def test_no_private_module_imported_across_packages(graph):
             owner = ".".join(parts[:private[0]])
             if not (module == owner or module.startswith(owner + ".")):
                 offending.append(f"{module} -> {target}")
-    assert set(offending) <= PENDING, sorted(set(offending) - PENDING)
+    assert offending == []

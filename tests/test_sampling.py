@@ -1,4 +1,4 @@
-"""The noise stream and the replicas of `_sampling` (issue 10, items 1-2).
+"""The noise stream and the replicas of `sampling` (issue 10, items 1-2).
 
 The reference counts are rebuilt here from the documented stream alone:
 block k of the input with index i is `stateless_normal((25, *shape),
@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from kerasrobust.smoothing import SmoothedClassifier
-from kerasrobust.smoothing import _sampling
+from kerasrobust.smoothing import sampling
 from helpers import mirrored_strategy
 from test_smoothed_classifier import SHAPE
 from test_smoothed_classifier import SIGMA
@@ -23,7 +23,7 @@ from test_smoothed_classifier import make_problem
 
 def reference_counts(x, w, b, seed, indices, start, num):
     """Counts of draws [start, start + num) from the documented stream."""
-    block = _sampling.NOISE_BLOCK
+    block = sampling.NOISE_BLOCK
     counts = np.zeros((len(x), 2), np.int64)
     for row, (image, index) in enumerate(zip(x, indices)):
         for k in range(start // block, -(-(start + num) // block)):
@@ -76,7 +76,7 @@ def test_certify_is_the_same_per_image_however_the_set_is_split():
         np.testing.assert_array_equal(
             whole[key], np.concatenate([p[key] for p in parts]))
     # Selection and estimation use independent streams of the same seed.
-    sel_seed = _sampling.stream_seed(np.array([9, 0]), _sampling.SELECTION)
+    sel_seed = sampling.stream_seed(np.array([9, 0]), sampling.SELECTION)
     np.testing.assert_array_equal(
         whole.counts_selection,
         reference_counts(x, w, b, sel_seed.numpy(), np.arange(10, 16), 0, 50))

@@ -19,7 +19,7 @@ import tensorflow as tf
 from scipy import stats
 
 from kerasrobust.smoothing import SmoothedClassifier
-from kerasrobust.smoothing import _sampling
+from kerasrobust.smoothing import sampling
 from helpers import mirrored_strategy
 from helpers import tiny_base_model
 
@@ -171,7 +171,7 @@ def test_noisy_copies_keep_shape_and_dtype(dtype):
         flat = tf.reshape(tf.cast(noisy, tf.float32), [tf.shape(noisy)[0], -1])
         return tf.stack([tf.zeros_like(flat[:, 0]), flat[:, 0]], axis=1)
 
-    count = _sampling.make_counter(base, num_classes=2)
+    count = sampling.make_counter(base, num_classes=2)
     x = tf.zeros((3,) + SHAPE, dtype)
     # 3 inputs x 2 noise blocks of 25 draws, 2 blocks per forward pass.
     counts = count(x, tf.constant(1.0, dtype), tf.constant([1, 2]),
@@ -192,18 +192,18 @@ def test_integer_images_are_refused():
 
 
 def test_work_plan_packs_inputs_and_splits_draws():
-    block = _sampling.NOISE_BLOCK
+    block = sampling.NOISE_BLOCK
     assert block == 25
     # n0 = 100 at batch 1000: 10 inputs fill a forward pass.
-    assert _sampling.plan_block(100, 1000) == 10
-    assert _sampling.plan_block(100000, 1000) == 1
-    assert _sampling.blocks_for(0, 100) == 4
-    assert _sampling.blocks_for(0, 101) == 5
-    assert _sampling.blocks_for(60, 70) == 4      # draws 60..129: blocks 2-5
-    assert _sampling.items_per_pass(1000, 400) == 40
-    assert _sampling.items_per_pass(1000, 4) == 4   # short call: no padding
-    assert _sampling.items_per_pass(1000, 5, num_replicas=2) == 3
-    assert _sampling.items_per_pass(10, 400) == 1   # at least one block
+    assert sampling.plan_block(100, 1000) == 10
+    assert sampling.plan_block(100000, 1000) == 1
+    assert sampling.blocks_for(0, 100) == 4
+    assert sampling.blocks_for(0, 101) == 5
+    assert sampling.blocks_for(60, 70) == 4      # draws 60..129: blocks 2-5
+    assert sampling.items_per_pass(1000, 400) == 40
+    assert sampling.items_per_pass(1000, 4) == 4   # short call: no padding
+    assert sampling.items_per_pass(1000, 5, num_replicas=2) == 3
+    assert sampling.items_per_pass(10, 400) == 1   # at least one block
 
 
 def test_draws_past_n_are_not_counted_and_no_retrace():
@@ -226,7 +226,7 @@ def test_draws_past_n_are_not_counted_and_no_retrace():
 
 def test_counting_compiles_under_xla():
     x, w, b = make_problem(np.array([0.1, -0.1]), seed=7)
-    count = _sampling.make_counter(linear_model(w, b), 2, jit_compile=True)
+    count = sampling.make_counter(linear_model(w, b), 2, jit_compile=True)
     counts = count(tf.constant(x), tf.constant(SIGMA), tf.constant([3, 4]),
                    tf.constant([5, 9]), tf.constant(10), tf.constant(70),
                    tf.constant(2)).numpy()
@@ -361,7 +361,7 @@ def test_out_of_memory_halves_the_forward_batch():
     calls = []
 
     def flaky(*args):
-        calls.append(int(args[-1]) * _sampling.NOISE_BLOCK)
+        calls.append(int(args[-1]) * sampling.NOISE_BLOCK)
         if len(calls) == 1:
             raise tf.errors.ResourceExhaustedError(None, None, "OOM (test)")
         return counter(*args)

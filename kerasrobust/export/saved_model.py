@@ -67,8 +67,8 @@ from kerasrobust._validation import (
 )
 from kerasrobust._validation import require_images
 from kerasrobust.smoothing import certify as certify_module
-from kerasrobust.smoothing._sampling import NOISE_BLOCK
-from kerasrobust.smoothing._sampling import make_counter
+from kerasrobust.smoothing.sampling import NOISE_BLOCK
+from kerasrobust.smoothing.sampling import make_counter
 from kerasrobust.smoothing.certify import ALPHA_PRIME_RULES, METHODS
 from kerasrobust.smoothing.smoothed_classifier import SmoothedClassifier
 
@@ -292,7 +292,7 @@ class _SmoothedGraph:
         """``(N, K)`` int32 counts of ``n`` noisy copies of each input."""
         seed = self._next_seed()
         # Each input's stream is its position in the request (see
-        # `_sampling`); `_sampling.items_per_pass` in tensor form.
+        # `sampling`); `sampling.items_per_pass` in tensor form.
         n = tf.cast(n, tf.int32)
         num_inputs = tf.shape(x)[0]
         per_input = (n + NOISE_BLOCK - 1) // NOISE_BLOCK

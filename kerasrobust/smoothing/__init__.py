@@ -6,7 +6,7 @@ implementation, run eagerly by these functions and traced into exported
 SavedModels) and `curves.py` (certified-accuracy summaries); certification
 logs (incremental, resumable, sharded, merged) in `logs.py`, the curve plot
 in `plots.py`; `SmoothedClassifier` (the Keras layer that samples noise and
-counts predictions, `_sampling.py`) calls them.
+counts predictions, `sampling.py`) calls them.
 """
 
 from kerasrobust.smoothing.bounds import (  # noqa: F401

@@ -93,7 +93,7 @@ import numpy as np
 from scipy import special
 
 from kerasrobust._validation import check_choice, check_number
-from kerasrobust.smoothing import _sampling
+from kerasrobust.smoothing import sampling
 from kerasrobust.smoothing.bounds import (
     clopper_pearson_lower,
     clopper_pearson_upper,
@@ -469,8 +469,8 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
     num_inputs = len(x)
     indices = smoothed._check_indices(indices, num_inputs)
     seed = smoothed._seed_tensor(seed)
-    selection_seed = _sampling.stream_seed(seed, _sampling.SELECTION)
-    estimation_seed = _sampling.stream_seed(seed, _sampling.ESTIMATION)
+    selection_seed = sampling.stream_seed(seed, sampling.SELECTION)
+    estimation_seed = sampling.stream_seed(seed, sampling.ESTIMATION)
     progbar = (keras.utils.Progbar(num_inputs, unit_name="input")
                if verbose else None)
     thresholds = thresholds_for(radii, smoothed.sigma)

@@ -12,7 +12,7 @@ for Randomized Smoothed Classifier with Provable Robustness" (AAAI), add
 T-CERTIFY (their Algorithm 2), which bounds the top and the runner-up
 probabilities separately. This file is the sampling half of those
 algorithms: noise, forward passes and counting, in one compiled function
-per block of inputs (`_sampling.py`). The statistics that turn counts into
+per block of inputs (`sampling.py`). The statistics that turn counts into
 labels and radii are in `kerasrobust.smoothing.certify`.
 """
 
@@ -31,7 +31,7 @@ from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust._validation import model_num_classes
-from kerasrobust.smoothing import _sampling
+from kerasrobust.smoothing import sampling
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import METHODS
 from kerasrobust.smoothing.certify import certify_counts_batch
@@ -141,7 +141,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
 
     Randomness: an input's draws depend only on the call's seed, the
     input's index in the certified set (`indices`, default `0..N-1`) and
-    the draw index (see `kerasrobust.smoothing._sampling`), never on the
+    the draw index (see `kerasrobust.smoothing.sampling`), never on the
     batch size, the other inputs of a call, the replicas or the process.
     Each call without `seed=` takes the next seed of
     `keras.random.SeedGenerator(seed)`, whose state is saved with the
@@ -194,7 +194,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     """
 
     ABSTAIN = ABSTAIN
-    SAMPLING_PRECISIONS = _sampling.PRECISIONS
+    SAMPLING_PRECISIONS = sampling.PRECISIONS
 
     def __init__(
         self,
@@ -245,7 +245,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         # on ResourceExhaustedError); None until a pass has failed.
         self.max_forward_batch = None
         self.sampling_precision = check_choice(
-            "sampling_precision", sampling_precision, _sampling.PRECISIONS)
+            "sampling_precision", sampling_precision, sampling.PRECISIONS)
         # The strategy the layer is created in (its forward passes are
         # spread over its replicas).
         self._created_in = (tf.distribute.get_strategy()
@@ -425,8 +425,8 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         x = self._check_inputs(x)
         indices = self._check_indices(indices, len(x))
         seed = self._seed_tensor(seed)
-        selection_seed = _sampling.stream_seed(seed, _sampling.SELECTION)
-        estimation_seed = _sampling.stream_seed(seed, _sampling.ESTIMATION)
+        selection_seed = sampling.stream_seed(seed, sampling.SELECTION)
+        estimation_seed = sampling.stream_seed(seed, sampling.ESTIMATION)
         num_inputs = len(x)
         if verbose == "auto":
             verbose = int(num_inputs >= PROGBAR_MIN_INPUTS)
@@ -479,7 +479,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
 
         The draws of an input are `[start, start + num)` of its own noise
         stream, a function of (`seed`, its index in `indices`, the draw
-        index) only (see `kerasrobust.smoothing._sampling`): two calls with
+        index) only (see `kerasrobust.smoothing.sampling`): two calls with
         the same seed and `start = 0, num = a` then `start = a, num = b`
         count the same draws as one call with `num = a + b`, whatever the
         batch size, the other inputs of the call, or the replicas.
@@ -514,13 +514,13 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         Pass it as `seed=` to several `sample_counts` / `certify` calls
         that must share one noise stream (e.g. continued with `start`).
         """
-        return _sampling.seed_for_call(self.seed_generator).numpy()
+        return sampling.seed_for_call(self.seed_generator).numpy()
 
     def group_size(self, num, batch_size=DEFAULT_BATCH_SIZE):
         """Inputs whose `num` draws fill one forward pass of `batch_size`
         images on every replica (at least 1): the groups in which `certify`
         (and `kerasrobust certify`) finish inputs."""
-        return self.num_replicas() * _sampling.plan_block(num, batch_size)
+        return self.num_replicas() * sampling.plan_block(num, batch_size)
 
     def num_replicas(self):
         """Replicas that the forward passes are spread over (1 without a
@@ -547,14 +547,14 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
     def _sampling_model(self):
         """The base model as it runs the noisy forward passes."""
         if self._precision_model is None:
-            self._precision_model = _sampling.model_in_precision(
+            self._precision_model = sampling.model_in_precision(
                 self.base_model, self.sampling_precision)
         return self._precision_model
 
     def _get_counter(self, strategy=None):
         if strategy is None:
             if self._counter is None:
-                self._counter = _sampling.make_counter(
+                self._counter = sampling.make_counter(
                     self._sampling_model(), self.num_classes)
             return self._counter
         key = id(strategy)
@@ -562,7 +562,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             with strategy.scope():
                 model = self._sampling_model()
             self._distributed_counters[key] = (
-                strategy, _sampling.make_distributed_counter(
+                strategy, sampling.make_distributed_counter(
                     model, self.num_classes, strategy))
         return self._distributed_counters[key][1]
 
@@ -574,7 +574,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         replicas = 1 if strategy is None else int(
             strategy.num_replicas_in_sync)
         counter = self._get_counter(strategy)
-        num_items = len(x) * _sampling.blocks_for(start, num)
+        num_items = len(x) * sampling.blocks_for(start, num)
         args = (tf.constant(x), tf.constant(self.sigma, dtype=x.dtype), seed,
                 tf.constant(indices, tf.int32), tf.constant(start, tf.int32),
                 tf.constant(num, tf.int32))
@@ -582,15 +582,15 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             forward = batch_size
             if self.max_forward_batch is not None:
                 forward = min(forward, self.max_forward_batch)
-            per_pass = _sampling.items_per_pass(forward, num_items, replicas)
+            per_pass = sampling.items_per_pass(forward, num_items, replicas)
             try:
                 out = counter(*args, tf.constant(per_pass, tf.int32))
                 break
             except tf.errors.ResourceExhaustedError:
-                images = per_pass * _sampling.NOISE_BLOCK
+                images = per_pass * sampling.NOISE_BLOCK
                 if per_pass <= 1:
                     raise
-                self.max_forward_batch = max(_sampling.NOISE_BLOCK,
+                self.max_forward_batch = max(sampling.NOISE_BLOCK,
                                              images // 2)
                 warnings.warn(
                     f"{type(self).__name__}: out of memory with {images} "
@@ -611,7 +611,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         """The int32 `(2,)` seed tensor of a call (`None`: the next one of
         the layer's `SeedGenerator`)."""
         if seed is None:
-            return _sampling.seed_for_call(self.seed_generator)
+            return sampling.seed_for_call(self.seed_generator)
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
             seed = check_number("seed", seed, low=0, high=tf.int32.max,
                                 integer=True)

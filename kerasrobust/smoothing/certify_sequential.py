@@ -324,6 +324,60 @@ def thresholds_for(radii, sigma):
     return special.ndtr(np.asarray(radii, np.float64) / float(sigma))
 
 
+def run_looks(draw, num_inputs, thresholds, looks, alpha, scheme="union",
+              split="final_half", look_alpha=None, on_look=None):
+    """The stopping rule over the looks ``looks`` (`look_schedule`), one
+    loop for simulated streams (`simulate_sequential`) and real sampling
+    (`certify_sequential`).
+
+    At look k every still-undecided input draws ``n_k - n_{k-1}`` more
+    samples: ``draw(idx, start, num)`` returns, for the inputs ``idx``, how
+    many of their draws ``[start, start + num)`` went to the candidate class.
+    The confidence sequence (`sequence_bounds`, or per-look Clopper-Pearson
+    at ``look_alpha[k]`` when given) is updated and `decide` settles each
+    radius; an input stops once every radius is decided. ``on_look(active)``
+    is called after each look.
+
+    Returns ``decision`` int8 ``(N, R)`` (``UNDECIDED`` where ``n_max`` was
+    reached first), ``num_samples``, ``lower``, ``upper`` ``(N,)``.
+    """
+    if look_alpha is not None:
+        look_alpha = np.broadcast_to(np.asarray(look_alpha, np.float64),
+                                     looks.shape)
+    successes = np.zeros(num_inputs, np.int64)
+    used = np.zeros(num_inputs, np.int64)
+    lower = np.zeros(num_inputs)
+    upper = np.ones(num_inputs)
+    decision = np.zeros((num_inputs, len(thresholds)), np.int8)
+    active = np.ones(num_inputs, bool)
+    previous = 0
+    for k, n_k in enumerate(looks):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        successes[idx] += draw(idx, int(previous), int(n_k - previous))
+        used[idx] = n_k
+        previous = n_k
+        reach = None
+        if look_alpha is not None:
+            new_lo = np.asarray(clopper_pearson_lower(
+                successes[idx], int(n_k), look_alpha[k]), np.float64)
+            new_up = np.asarray(clopper_pearson_upper(
+                successes[idx], int(n_k), look_alpha[k]), np.float64)
+        else:
+            new_lo, new_up = sequence_bounds(successes[idx], k, looks, alpha,
+                                             scheme, split)
+            reach = reachable_lower(successes[idx], k, looks, alpha, scheme,
+                                    split)
+        lower[idx], upper[idx] = update_sequence(lower[idx], upper[idx],
+                                                 new_lo, new_up)
+        decision[idx] = decide(lower[idx], upper[idx], thresholds, reach)
+        active[idx] = (decision[idx] == UNDECIDED).any(axis=1)
+        if on_look is not None:
+            on_look(active)
+    return decision, used, lower, upper
+
+
 def simulate_sequential(p, thresholds, n_max, alpha, rng,
                         first=DEFAULT_FIRST, growth=DEFAULT_GROWTH,
                         scheme="union", split="final_half", look_alpha=None):
@@ -343,39 +397,12 @@ def simulate_sequential(p, thresholds, n_max, alpha, rng,
     p = np.asarray(p, np.float64)
     thresholds = np.atleast_1d(np.asarray(thresholds, np.float64))
     looks = look_schedule(n_max, first, growth)
-    if look_alpha is not None:
-        look_alpha = np.broadcast_to(np.asarray(look_alpha, np.float64),
-                                     looks.shape)
-    n = len(p)
-    successes = np.zeros(n, np.int64)
-    used = np.zeros(n, np.int64)
-    lower = np.zeros(n)
-    upper = np.ones(n)
-    decision = np.zeros((n, len(thresholds)), np.int8)
-    active = np.ones(n, bool)
-    previous = 0
-    for k, n_k in enumerate(looks):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        successes[idx] += rng.binomial(int(n_k - previous), p[idx])
-        used[idx] = n_k
-        previous = n_k
-        reach = None
-        if look_alpha is not None:
-            new_lo = np.asarray(clopper_pearson_lower(
-                successes[idx], int(n_k), look_alpha[k]), np.float64)
-            new_up = np.asarray(clopper_pearson_upper(
-                successes[idx], int(n_k), look_alpha[k]), np.float64)
-        else:
-            new_lo, new_up = sequence_bounds(successes[idx], k, looks, alpha,
-                                             scheme, split)
-            reach = reachable_lower(successes[idx], k, looks, alpha, scheme,
-                                    split)
-        lower[idx], upper[idx] = update_sequence(lower[idx], upper[idx],
-                                                 new_lo, new_up)
-        decision[idx] = decide(lower[idx], upper[idx], thresholds, reach)
-        active[idx] = (decision[idx] == UNDECIDED).any(axis=1)
+
+    def draw(idx, start, num):
+        return rng.binomial(num, p[idx])
+
+    decision, used, lower, upper = run_looks(
+        draw, len(p), thresholds, looks, alpha, scheme, split, look_alpha)
     decision[decision == UNDECIDED] = GIVEN_UP
     return {"decision": decision, "num_samples": used, "lower": lower,
             "upper": upper}
@@ -483,36 +510,22 @@ def certify_sequential(smoothed, x, radius, *, n_max=100_000, alpha=0.001,
     seconds += (time.perf_counter() - began) / num_inputs
     candidate = np.argmax(counts_selection, axis=1).astype(np.int64)
 
-    successes = np.zeros(num_inputs, np.int64)
-    used = np.zeros(num_inputs, np.int64)
-    lower = np.zeros(num_inputs)
-    upper = np.ones(num_inputs)
-    decision = np.zeros((num_inputs, len(radii)), np.int8)
-    active = np.ones(num_inputs, bool)
-    previous = 0
-    for k, n_k in enumerate(looks):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
+    def draw(idx, start, num):
         began = time.perf_counter()
         counts = smoothed.sample_counts(
-            x[idx], int(n_k - previous), batch_size, start=int(previous),
-            indices=indices[idx], seed=estimation_seed)
-        successes[idx] += counts[np.arange(idx.size), candidate[idx]]
-        used[idx] = n_k
-        previous = n_k
-        new_lo, new_up = sequence_bounds(successes[idx], k, looks, alpha,
-                                         scheme, split)
-        lower[idx], upper[idx] = update_sequence(lower[idx], upper[idx],
-                                                 new_lo, new_up)
-        reach = reachable_lower(successes[idx], k, looks, alpha, scheme,
-                                split)
-        decision[idx] = decide(lower[idx], upper[idx], thresholds, reach)
-        active[idx] = (decision[idx] == UNDECIDED).any(axis=1)
+            x[idx], num, batch_size, start=start, indices=indices[idx],
+            seed=estimation_seed)
         seconds[idx] += (time.perf_counter() - began) / idx.size
+        return counts[np.arange(idx.size), candidate[idx]]
+
+    def on_look(active):
         if progbar is not None:
             progbar.update(int(num_inputs - active.sum()))
-    if progbar is not None and active.any():
+
+    decision, used, lower, upper = run_looks(
+        draw, num_inputs, thresholds, looks, alpha, scheme, split,
+        on_look=on_look)
+    if progbar is not None:
         progbar.update(num_inputs)
 
     label = np.where(decision == CERTIFIED, candidate[:, None], -1)

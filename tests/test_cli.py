@@ -108,9 +108,9 @@ def test_refuses_to_overwrite_and_resumes(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
     resumed = ["train", "--epochs", "2", "--limit-train", "128",
                "--verbose", "0", "--out-dir", str(out), "--resume"]
-    state = out / "checkpoint" / "state.json"
-    saved = (state.read_bytes(), (out / "checkpoint" / "last.keras")
-             .read_bytes(), (out / "metrics.json").read_bytes())
+    # The checkpoint is one file (model and training state together).
+    checkpoint = out / "checkpoint" / "last.keras"
+    saved = (checkpoint.read_bytes(), (out / "metrics.json").read_bytes())
     # Settings that contradict the checkpoint (ALPS, epsilon 0.2, seed 0)
     # are refused, each difference named; nothing is written.
     for flags, messages in [
@@ -134,8 +134,8 @@ def test_refuses_to_overwrite_and_resumes(tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1, err
         for message in messages:
             assert message in err, (message, err)
-    assert (state.read_bytes(), (out / "checkpoint" / "last.keras")
-            .read_bytes(), (out / "metrics.json").read_bytes()) == saved
+    assert (checkpoint.read_bytes(),
+            (out / "metrics.json").read_bytes()) == saved
     assert main(resumed) == 0
     assert "Resuming from" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())

@@ -155,7 +155,10 @@ def make_dataset(x, y, batch_size, training=False, augmentation="none",
     `seed`, and the augmentation seeds come from
     `tf.data.Dataset.random(seed)` zipped with the batches. When not
     `training`, the data are neither shuffled (unless `shuffle=True`) nor
-    augmented.
+    augmented. As for every seeded `tf.data` op, TensorFlow combines `seed`
+    with the global seed (`tf.random.set_seed`, which
+    `keras.utils.set_random_seed` also sets): the same `seed` gives the same
+    sequence in processes whose global seed is the same (or unset).
 
     Args:
         x: images, `(N, H, W, C)` float in `[0, 1]`.

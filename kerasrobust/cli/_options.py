@@ -129,3 +129,18 @@ def load_keras_model(path, flag="--model"):
         raise ValueError(
             f"{flag} {path} is corrupt or not a Keras 3 model ("
             f"{type(error).__name__}: {reason}).") from None
+
+
+def check_output_flags(**paths):
+    """Checks that each output path (by flag name: `out=...`, `plot=...`)
+    can be written, before any work; `None` paths are skipped. Errors name
+    the flag (`--out: ...`)."""
+    from kerasrobust.smoothing.logs import CertifyLog
+
+    for name, path in paths.items():
+        if path is None:
+            continue
+        try:
+            CertifyLog.check_writable(path)
+        except ValueError as e:
+            raise ValueError(f"--{name}: {e}") from None

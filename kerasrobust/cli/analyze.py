@@ -53,7 +53,7 @@ def run(args):
     from kerasrobust.smoothing import merge_logs
     from kerasrobust.smoothing import plot_certified_accuracy
     from kerasrobust.smoothing import write_certify_tsv
-    from kerasrobust.smoothing.logs import CertifyLog
+    from kerasrobust.cli._options import check_output_flags
     from kerasrobust.smoothing.logs import LOG_FORMAT
     from kerasrobust.smoothing.logs import settings_path
 
@@ -65,13 +65,7 @@ def run(args):
     for path in args.logs:
         if not Path(path).is_file():
             raise FileNotFoundError(f"LOG {path}: no such file.")
-    for flag, path in (("--out", args.out), ("--plot", args.plot)):
-        if path is None:
-            continue
-        try:
-            CertifyLog.check_writable(path)
-        except ValueError as e:
-            raise ValueError(f"{flag}: {e}") from None
+    check_output_flags(out=args.out, plot=args.plot)
     if args.out is not None and (Path(args.out).exists()
                                  or settings_path(args.out).exists()):
         raise FileExistsError(

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import check_output_flags
 from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing.certify import METHODS
 
@@ -299,7 +300,6 @@ def _check_arguments(args):
     """Fails on bad values before the model or the data is loaded; returns
     the shard `(I, K)` or `None`."""
     from kerasrobust._validation import check_number
-    from kerasrobust.smoothing.logs import CertifyLog
     from kerasrobust.smoothing.logs import parse_shard
     from kerasrobust.smoothing.logs import settings_path
 
@@ -325,13 +325,7 @@ def _check_arguments(args):
     _check_sequential_arguments(args, check_number)
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model}: no such file.")
-    for flag, path in (("--out", args.out), ("--plot", args.plot)):
-        if path is None:
-            continue
-        try:
-            CertifyLog.check_writable(path)
-        except ValueError as e:
-            raise ValueError(f"{flag}: {e}") from None
+    check_output_flags(out=args.out, plot=args.plot)
     out = Path(args.out)
     if not args.resume and (out.exists() or settings_path(out).exists()):
         raise FileExistsError(

@@ -147,7 +147,9 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
-    x_train, y_train = data.x_train, data.y_train
+    # As stored (uint8 for byte datasets): the pipeline divides each batch
+    # by 255, and no float32 copy of the training set is made.
+    x_train, y_train = data.stored_images("train"), data.y_train
     if args.limit_train is not None and args.limit_train < len(x_train):
         keep = np.random.default_rng(args.seed).permutation(
             len(x_train))[:args.limit_train]
@@ -208,7 +210,7 @@ def run(args):
     results = {
         "method": args.method, "model": args.model, "dataset": args.dataset,
         "split": data.split_note,
-        "train_size": int(len(x_train)), "test_size": int(len(data.x_test)),
+        "train_size": int(len(x_train)), "test_size": int(len(data.y_test)),
         "epochs": args.epochs,
         "test_accuracy": float(test["accuracy"]),
         "test_error_percent": 100.0 * (1.0 - float(test["accuracy"])),

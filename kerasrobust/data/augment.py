@@ -7,7 +7,12 @@ probability 1/2 ("crop_flip"). Digits and house numbers are not flipped
 (a mirrored 2 is not a 2), hence the "crop" setting for them.
 
 Everything is pure TensorFlow built on stateless random ops, so it runs inside
-`tf.data` and the same seed gives the same images.
+`tf.data` and the same seed gives the same images. `augment` draws for a
+whole batch from one seed; `augment_rows`, which the pipelines use, draws
+each row from `(batch seed, row index)`, so the rows of a global batch can
+be augmented by different workers and still be the rows one device makes.
+`make_dataset` builds the pipeline, `distribute_dataset` one pipeline per
+worker under `tf.distribute`.
 """
 
 import numpy as np
@@ -410,7 +415,8 @@ class _Pipeline:
         # sharding): the global batches, their order and augmentation are
         # those of one device. (In-memory data has no files to shard; AUTO
         # would fall back to DATA with a warning.)
-        return _with_shard_policy(ds, tf.data.experimental.AutoShardPolicy.DATA)
+        return _with_shard_policy(
+            ds, tf.data.experimental.AutoShardPolicy.DATA)
 
     def for_worker(self, input_context):
         """This worker's part of every global batch: one element per local

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
@@ -101,7 +102,8 @@ class CertifyResult:
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
+class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
+                         keras.layers.Layer):
     """The Gaussian-smoothed version g of a base classifier f.
 
     `g(x) = argmax_c P(f(x + delta) = c)` with `delta ~ N(0, sigma^2 I)`
@@ -289,9 +291,6 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "base_model": keras.saving.serialize_keras_object(
-                    self.base_model
-                ),
                 "num_classes": self.num_classes,
                 "sigma": self.sigma,
                 "from_logits": self.from_logits,
@@ -301,14 +300,6 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["base_model"] = keras.saving.deserialize_keras_object(
-            config["base_model"]
-        )
-        return cls(**config)
 
     # ------------------------------------------------------------ algorithms
     def predict(self, x, n, alpha, batch_size=DEFAULT_BATCH_SIZE,

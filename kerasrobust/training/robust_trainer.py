@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
@@ -20,7 +21,7 @@ from kerasrobust.training._distribute import symbolic_batch
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class RobustTrainer(SavesSeedState, keras.Model):
+class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
     """Wraps a classifier and trains it with a vicinal-risk method.
 
     The wrapper owns the training loss (cross-entropy of the base model's
@@ -300,9 +301,6 @@ class RobustTrainer(SavesSeedState, keras.Model):
         config = super().get_config()
         config.update(
             {
-                "base_model": keras.saving.serialize_keras_object(
-                    self.base_model
-                ),
                 "num_classes": self.num_classes,
                 "weight_decay": self.weight_decay,
                 "seed": self.seed,
@@ -312,14 +310,6 @@ class RobustTrainer(SavesSeedState, keras.Model):
         config.update({h.name: getattr(self, h.name)
                        for h in self.HYPERPARAMETERS})
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["base_model"] = keras.saving.deserialize_keras_object(
-            config["base_model"]
-        )
-        return cls(**config)
 
     # -------------------------------------------------------------- labels
     def as_targets(self, y):

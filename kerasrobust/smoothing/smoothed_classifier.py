@@ -31,7 +31,6 @@ from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
-from kerasrobust._validation import model_num_classes
 from kerasrobust.smoothing import sampling
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import METHODS
@@ -210,27 +209,7 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(base_model, keras.Model):
-            raise TypeError(
-                "`base_model` must be a keras.Model that returns class "
-                f"scores, got {type(base_model).__name__}."
-            )
-        self.base_model = base_model
-        inferred = model_num_classes(base_model)
-        if num_classes is None:
-            if inferred is None:
-                raise ValueError(
-                    "Cannot infer `num_classes` from the base model's output "
-                    "shape; pass `num_classes`."
-                )
-            num_classes = inferred
-        self.num_classes = check_number(
-            "num_classes", num_classes, low=2, integer=True)
-        if inferred is not None and inferred != self.num_classes:
-            raise ValueError(
-                f"`num_classes` is {self.num_classes} but the base model "
-                f"returns {inferred} class scores."
-            )
+        self.set_base_model(base_model, num_classes, "class scores")
         self.sigma = check_number("sigma", sigma, low=0, low_open=True)
         if not isinstance(from_logits, (bool, np.bool_)):
             raise TypeError(

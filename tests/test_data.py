@@ -872,3 +872,90 @@ def test_image_dataset_keeps_uint8(cifar_npz):
                               y_train=ds.y_train[:10])
     assert sub.stored_images("train").dtype == np.float32
     assert len(sub.x_train) == 10
+
+
+# ------------------------------------------- epoch-keyed stream (resume)
+
+
+def _take(ds, n):
+    return [(xb.numpy(), yb.numpy()) for xb, yb in ds.take(n)]
+
+
+def test_epoch_keyed_stream_starts_at_any_epoch():
+    x = _images(n=13, size=5, channels=1)
+    kwargs = dict(batch_size=5, training=True, augmentation="crop_flip",
+                  crop_padding=1, seed=8)
+    stream = _take(data.make_dataset(x, np.arange(13), initial_epoch=0,
+                                     **kwargs), 9)  # epochs 0, 1, 2
+    assert [len(yb) for _, yb in stream] == [5, 5, 3] * 3
+    orders = [np.concatenate([yb for _, yb in stream[3 * e:3 * e + 3]])
+              for e in range(3)]
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(13))
+    assert len({tuple(o) for o in orders}) == 3
+    tf.random.set_seed(1234)  # stateless: the global seed plays no part
+    later = _take(data.make_dataset(x, np.arange(13), initial_epoch=1,
+                                    **kwargs), 6)
+    tf.random.set_seed(None)
+    for (xa, ya), (xb, yb) in zip(stream[3:], later):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    for image, label in zip(np.concatenate([xb for xb, _ in stream]),
+                            np.concatenate([yb for _, yb in stream])):
+        source = x[label]
+        assert (_matching_offsets(_pad(source, 1), image)
+                or _matching_offsets(_pad(source[:, ::-1], 1), image))
+    # Per-worker versions of the stream rebuild its global batches.
+    ds = data.make_dataset(x, np.arange(13), initial_epoch=1, **kwargs)
+    halves = [_take(ds._kerasrobust_per_worker(_Context(2, w, 2)), 6)
+              for w in range(2)]
+    for (xb, yb), a, b in zip(later, *halves):
+        np.testing.assert_array_equal(np.concatenate([a[1], b[1]]), yb)
+        np.testing.assert_array_equal(np.concatenate([a[0], b[0]]), xb)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        data.make_dataset(x, np.arange(13), 5, initial_epoch=-1)
+
+
+def test_epoch_keyed_pipeline_resumes_to_the_uninterrupted_weights(
+        tmp_path):
+    """Train 3 epochs straight; train 1, checkpoint, restore in a new
+    model and a new pipeline with initial_epoch=1, train to 3: the same
+    weights, with and without a strategy."""
+    import contextlib
+
+    import keras
+
+    from helpers import mirrored_strategy
+    from helpers import tiny_base_model
+    from helpers import tiny_data
+    from kerasrobust.callbacks import ResumableCheckpoint
+    from kerasrobust.training import ALPS
+
+    x, y = tiny_data(n=21)
+
+    def pipeline(epoch):
+        return data.make_dataset(x, y, 8, training=True,
+                                 augmentation="crop_flip", crop_padding=1,
+                                 seed=3, initial_epoch=epoch)
+
+    for i, strategy in enumerate((None, mirrored_strategy())):
+        def new_model():
+            with strategy.scope() if strategy else contextlib.nullcontext():
+                model = ALPS(tiny_base_model(), seed=1)
+                model.compile(optimizer=keras.optimizers.SGD(0.1))
+            return model
+
+        straight = new_model()
+        straight.fit(pipeline(0), epochs=3, verbose=0)
+        ckpt = ResumableCheckpoint(tmp_path / str(i))
+        new_model().fit(pipeline(0), epochs=1, verbose=0, callbacks=[ckpt])
+        model, start, _ = ckpt.restore_or(new_model())
+        assert start == 1
+        model.fit(pipeline(start), epochs=3, initial_epoch=start, verbose=0,
+                  callbacks=[ckpt])
+        for a, b in zip(model.base_model.get_weights(),
+                        straight.base_model.get_weights()):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+        with pytest.raises(ValueError, match="initial_epoch=1.*got "
+                                             "initial_epoch=0"):
+            new_model().fit(pipeline(1), epochs=2, verbose=0)

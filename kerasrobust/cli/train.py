@@ -186,7 +186,10 @@ def run(args):
     train_ds = make_dataset(
         x_train, y_train, args.batch_size, training=True,
         augmentation="none" if args.no_augment else data.augmentation,
-        crop_padding=data.crop_padding, seed=args.seed + initial_epoch)
+        crop_padding=data.crop_padding, seed=args.seed,
+        # Epoch-keyed: a resumed run sees the order and augmentation an
+        # uninterrupted one would from this epoch on.
+        initial_epoch=initial_epoch)
     test_ds = data.test_dataset(batch_size=max(args.batch_size, 256))
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)

@@ -239,7 +239,7 @@ def augment_rows(images, augmentation, crop_padding, seed, first_row=0):
 
 def make_dataset(x, y, batch_size, training=False, augmentation="none",
                  crop_padding=4, seed=None, shuffle=None,
-                 drop_remainder=False):
+                 drop_remainder=False, initial_epoch=None):
     """Builds a batched `tf.data.Dataset` of `(images, labels)`.
 
     When `training`, the examples are reshuffled every epoch and every image
@@ -273,6 +273,19 @@ def make_dataset(x, y, batch_size, training=False, augmentation="none",
             every worker must shuffle alike).
         shuffle: whether to shuffle; defaults to `training`.
         drop_remainder: drop the last, smaller batch.
+        initial_epoch: `None` (default): a finite pipeline, one epoch per
+            iteration, reshuffled at each iteration. Which shuffle an epoch
+            of `fit` sees then depends on how many iterators Keras opened
+            before it, so a run resumed in a new process (which starts the
+            stream again) does not see the data an uninterrupted run would.
+            An int `k`: an endless stream of epochs `k, k + 1, ...`, each
+            shuffled and augmented from `(seed, epoch)` alone
+            (`stateless_shuffle` of the indices, batch seeds folded from the
+            epoch), so resuming at epoch `k` with `initial_epoch=k` replays
+            exactly what an uninterrupted run sees from epoch `k` on. `fit`
+            needs `steps_per_epoch` and the same `initial_epoch`; the
+            wrappers' `fit` sets the former and checks the latter. (A
+            different stream from the `None` setting for the same seed.)
 
     Under `tf.distribute`: the wrappers' `fit` (and `distribute_dataset`)
     build one pipeline per worker (`distribute_datasets_from_function`):
@@ -305,15 +318,39 @@ def make_dataset(x, y, batch_size, training=False, augmentation="none",
             f"`x` and `y` must hold the same number of examples, got "
             f"len(x)={len(x)} and len(y)={len(y)}."
         )
+    if initial_epoch is not None:
+        initial_epoch = check_number("initial_epoch", initial_epoch, low=0,
+                                     integer=True)
     if shuffle is None:
         shuffle = training
     pipeline = _Pipeline(
         x, y, batch_size, shuffle=shuffle, seed=seed,
         augmentation=augmentation if training else "none",
-        crop_padding=crop_padding, drop_remainder=drop_remainder)
+        crop_padding=crop_padding, drop_remainder=drop_remainder,
+        initial_epoch=initial_epoch)
     ds = pipeline.build()
     ds._kerasrobust_per_worker = pipeline.for_worker
+    if initial_epoch is not None:
+        ds._kerasrobust_epochs = (initial_epoch, pipeline.steps)
     return ds
+
+
+def epoch_keyed_fit_arguments(dataset, fit_kwargs):
+    """The `fit` keyword arguments for `dataset`: for an epoch-keyed
+    `make_dataset(..., initial_epoch=k)` pipeline, `steps_per_epoch` is
+    added (when not given) and `initial_epoch` must be `k`; other datasets
+    and arguments pass unchanged. Used by the wrappers' `fit`."""
+    epochs = getattr(dataset, "_kerasrobust_epochs", None)
+    if epochs is None:
+        return fit_kwargs
+    start, steps = epochs
+    if fit_kwargs.get("initial_epoch", 0) != start:
+        raise ValueError(
+            f"The dataset was made with make_dataset(..., initial_epoch="
+            f"{start}) but fit got initial_epoch="
+            f"{fit_kwargs.get('initial_epoch', 0)}; they must be equal (the "
+            "dataset's first batch is that of its initial epoch).")
+    return {"steps_per_epoch": steps, **fit_kwargs}
 
 
 def distribute_dataset(dataset, strategy=None, map_fn=None):
@@ -370,7 +407,7 @@ class _Pipeline:
     global version and each worker's."""
 
     def __init__(self, x, y, batch_size, shuffle, seed, augmentation,
-                 crop_padding, drop_remainder):
+                 crop_padding, drop_remainder, initial_epoch=None):
         # Converted once; every version of the pipeline captures the same
         # tensors.
         self.x = tf.convert_to_tensor(x)
@@ -382,9 +419,36 @@ class _Pipeline:
         self.augmentation = augmentation
         self.crop_padding = crop_padding
         self.drop_remainder = drop_remainder
+        self.initial_epoch = initial_epoch
+        self.steps = (self.size // batch_size if drop_remainder
+                      else -(-self.size // batch_size))
+        self.seeded = seed is not None
+        if initial_epoch is not None and seed is None:
+            # The epoch-keyed stream needs an explicit key: a fresh one.
+            self.seed = int(np.random.default_rng().integers(2**62))
+
+    def _epoch_batches(self, epoch):
+        """`(indices, batch seed)` of every batch of `epoch`, from
+        `(seed, epoch)` alone."""
+        key = tf.random.experimental.stateless_fold_in(
+            tf.constant([self.seed, 0], tf.int64), epoch)
+        order = tf.range(self.size, dtype=tf.int64)
+        if self.shuffle:
+            order = tf.random.experimental.stateless_shuffle(
+                order, seed=_sub_seed(key, 0))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(
+            self.batch_size, drop_remainder=self.drop_remainder)
+        seed_key = _sub_seed(key, 1)
+        seeds = tf.data.Dataset.range(self.steps).map(
+            lambda b: _sub_seed(seed_key, b))
+        return tf.data.Dataset.zip((batches, seeds))
 
     def _global_batches(self):
         """`(indices, batch seed)` of every global batch, in order."""
+        if self.initial_epoch is not None:
+            return tf.data.Dataset.range(
+                self.initial_epoch, np.iinfo(np.int64).max).flat_map(
+                    self._epoch_batches)
         ds = tf.data.Dataset.range(self.size)
         if self.shuffle:
             ds = ds.shuffle(self.size, seed=self.seed,
@@ -423,7 +487,7 @@ class _Pipeline:
         replica, replica k of the strategy getting the k-th contiguous
         slice of the global batch."""
         workers = input_context.num_input_pipelines
-        if workers > 1 and self.seed is None:
+        if workers > 1 and not self.seeded:
             raise ValueError(
                 "make_dataset(seed=None) cannot be used multi-worker: every "
                 "worker would shuffle and augment differently. Pass an int "

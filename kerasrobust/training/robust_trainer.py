@@ -11,6 +11,7 @@ from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust.data.augment import distribute_dataset
+from kerasrobust.data.augment import epoch_keyed_fit_arguments
 from kerasrobust.training._distribute import local_batch
 from kerasrobust.training._distribute import num_replicas
 from kerasrobust.training._distribute import reducible_logs
@@ -279,6 +280,7 @@ class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
             else:
                 self._check_in_step = True
         if isinstance(x, tf.data.Dataset):
+            kwargs = epoch_keyed_fit_arguments(x, kwargs)
             # Under a strategy, a `make_dataset` pipeline becomes one
             # pipeline per worker that builds only its replicas' rows.
             x = distribute_dataset(x, self.distribute_strategy, checks)

@@ -125,13 +125,17 @@ class ImageDataset:
         check_choice("split", split, ("train", "test"))
         return self._stored[split]
 
-    def train_dataset(self, batch_size, seed=None, augment=True):
+    def train_dataset(self, batch_size, seed=None, augment=True,
+                      initial_epoch=None):
         """Shuffled, augmented training batches (see `make_dataset`).
 
         Args:
             batch_size: int >= 1.
             seed: int for a reproducible stream, or `None`.
             augment: apply `self.augmentation`; `False` for plain batches.
+            initial_epoch: `None`, or an int for the endless epoch-keyed
+                stream from that epoch on (exact resume; see
+                `make_dataset`).
         """
         return make_dataset(
             self._stored["train"],
@@ -141,6 +145,7 @@ class ImageDataset:
             augmentation=self.augmentation if augment else "none",
             crop_padding=self.crop_padding,
             seed=seed,
+            initial_epoch=initial_epoch,
         )
 
     def test_dataset(self, batch_size):

@@ -914,6 +914,13 @@ def test_epoch_keyed_stream_starts_at_any_epoch():
         np.testing.assert_array_equal(np.concatenate([a[0], b[0]]), xb)
     with pytest.raises(ValueError, match="initial_epoch"):
         data.make_dataset(x, np.arange(13), 5, initial_epoch=-1)
+    digits = data.load_dataset("digits")
+    (xa, ya), = _take(digits.train_dataset(64, seed=0, initial_epoch=2), 1)
+    (xb, yb), = _take(data.make_dataset(
+        digits.x_train, digits.y_train, 64, training=True,
+        augmentation="crop", crop_padding=1, seed=0, initial_epoch=2), 1)
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_array_equal(xa, xb)
 
 
 def test_epoch_keyed_pipeline_resumes_to_the_uninterrupted_weights(

@@ -161,10 +161,18 @@ def main(argv=None):
     p.add_argument("--num-noise", type=positive_int, default=4)
     p.add_argument("--steps", type=positive_int, default=10)
     p.add_argument("--warmup", type=positive_int, default=2)
+    p.add_argument("--methods", type=comma_list,
+                   default=sorted({m for m, _ in CONFIGS}),
+                   help="run only these methods' rows (erm, mixup, alps, "
+                        "gaussian); default: all")
     p.add_argument("--output", default=str(
         REPO_ROOT / "benchmarks" / "results" / "train_scaling.json"))
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    unknown = set(args.methods) - {m for m, _ in CONFIGS}
+    if unknown:
+        p.error(f"--methods: unknown {sorted(unknown)}; allowed: "
+                f"{sorted({m for m, _ in CONFIGS})}")
     if args.child:
         return child(json.loads(args.child))
 
@@ -174,6 +182,8 @@ def main(argv=None):
     # Each configuration on every replica count back to back, so that the
     # rows compared with each other ran close in time (shared machine).
     for method, partners in CONFIGS:
+        if method not in args.methods:
+            continue
         for replicas in (int(r) for r in args.replicas):
             config = dict(method=method, partners=partners,
                           replicas=replicas, batch_size=args.batch_size,

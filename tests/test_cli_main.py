@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kerasrobust.cli import COMMANDS
 from kerasrobust.cli import error_message
 from kerasrobust.cli import main
 
@@ -23,8 +24,8 @@ def _run(code, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"],
-                                  ["export", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]] + [
+    [command, "--help"] for command in COMMANDS])
 def test_help_and_version_do_not_import_tensorflow(argv):
     # What the console script does: argv[0] is the `kerasrobust` script.
     code = (
@@ -47,10 +48,35 @@ def test_help_and_version_do_not_import_tensorflow(argv):
     if argv == ["--version"]:
         assert "kerasrobust 0.1.0" in result.stdout
     elif argv == ["--help"]:
-        for name in ("train", "attack", "certify", "tune", "export"):
+        for name in COMMANDS:
             assert f"    {name}" in result.stdout
     else:
-        assert "--sigma" in result.stdout
+        # The whole help of the command, choices and method flags included.
+        assert f"usage: kerasrobust {argv[0]}" in result.stdout
+        assert HELP_MARKS[argv[0]] in " ".join(result.stdout.split())
+
+
+#: Text each command's help shows that needs the library's declarations.
+HELP_MARKS = {
+    "train": "--method {erm,dropout,", "certify": "--sampling-precision "
+    "{float32,mixed_bfloat16,mixed_float16}", "attack": "--dataset "
+    "{digits,cifar10,", "tune": "--objective {val_accuracy,",
+    "export": "--sigma", "analyze": "--confidence"}
+
+
+def test_command_line_names_match_the_library():
+    """kerasrobust._names lists, without TensorFlow, the names the library
+    builds in its packages (the choices --help shows)."""
+    import kerasrobust
+    from kerasrobust import _names
+
+    assert _names.DATASET_NAMES == kerasrobust.data.DATASET_NAMES
+    assert _names.MODEL_NAMES == tuple(kerasrobust.models.MODELS)
+    assert _names.OBJECTIVES == kerasrobust.tuning.OBJECTIVES
+    assert _names.TUNERS == tuple(kerasrobust.tuning.TUNERS)
+    assert _names.CERTIFY_METHODS == kerasrobust.smoothing.certify.METHODS
+    assert (_names.SAMPLING_PRECISIONS
+            == kerasrobust.SmoothedClassifier.SAMPLING_PRECISIONS)
 
 
 def test_python_dash_m_is_fast_too():

@@ -1,9 +1,11 @@
 """The `kerasrobust` command line.
 
-Starting fast: `kerasrobust --help`, `--version` and `export --help` load
-neither TensorFlow nor the library (the root package skips its imports when
-it is the command, see `kerasrobust.started_as_command`). Only the module
-of the command being run is imported, and the library with it.
+Starting fast: `kerasrobust --help`, `--version` and `kerasrobust COMMAND
+--help` (every command) load neither TensorFlow nor the library (the root
+package skips its imports when it is the command, see
+`kerasrobust.started_as_command`; the parsers are built from TensorFlow-free
+modules, see `kerasrobust.cli._options`). Only the module of the command
+being run is imported, and the library with it when it runs.
 
 Speaking quietly: unless `kerasrobust --verbose COMMAND ...` is given,
 TensorFlow's C++ log lines are hidden (`TF_CPP_MIN_LOG_LEVEL=3`, set before
@@ -208,8 +210,10 @@ def _main(argv, index):
         args.command], argv)
     try:
         import kerasrobust
+        from kerasrobust.cli._options import attach_loaded_modules
 
         kerasrobust.import_all()
+        attach_loaded_modules()
         return args.run(args)
     except USER_ERRORS as error:
         message = error_message(error, flags)

@@ -10,10 +10,16 @@ values reach the wrapper and the records.
 
 import argparse
 
-from kerasrobust.training.hyperparameters import METHOD_SPECS
-from kerasrobust.training.hyperparameters import format_value
-from kerasrobust.training.hyperparameters import method_spec
-from kerasrobust.training.hyperparameters import not_applicable_message
+from kerasrobust.cli._options import import_without_package
+
+# The declarations module imports neither Keras nor TensorFlow; loading it
+# without `kerasrobust.training` keeps `--help` fast.
+_declarations = import_without_package(
+    "kerasrobust.training.hyperparameters")
+METHOD_SPECS = _declarations.METHOD_SPECS
+format_value = _declarations.format_value
+method_spec = _declarations.method_spec
+not_applicable_message = _declarations.not_applicable_message
 
 FAMILY_TITLES = {
     "alps": "method hyperparameters (ALPS paper)",

@@ -1,19 +1,65 @@
 """Command-line options shared by several subcommands.
 
-Nothing here imports TensorFlow at module level, so a subcommand that does
-not list library names (`export`) answers `--help` without it.
+Nothing here imports TensorFlow at module level, and the subcommands build
+their parsers from TensorFlow-free modules only (`kerasrobust._names`, the
+method declarations loaded by `import_without_package`), so
+`kerasrobust COMMAND --help` answers without loading TensorFlow; the
+library is imported by each command's `run`.
 """
 
+import importlib.util
 import json
 import os
+import sys
+from pathlib import Path
+
+from kerasrobust._names import DATASET_NAMES
 
 DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
+
+#: Modules loaded by `import_without_package`, attached to their packages by
+#: `attach_loaded_modules` once the packages are imported.
+_LOADED = []
+
+
+def import_without_package(name):
+    """Imports module `name` (e.g. "kerasrobust.training.hyperparameters")
+    without first running its package's `__init__`, which would import
+    TensorFlow. Only for modules whose own imports are TensorFlow-free.
+
+    The module is registered in `sys.modules` under its name, so when the
+    package is imported later it reuses this very module (one set of
+    classes and declarations per process).
+    """
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    root = Path(__file__).resolve().parents[1]
+    path = root.joinpath(*name.split(".")[1:]).with_suffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    _LOADED.append(name)
+    return module
+
+
+def attach_loaded_modules():
+    """Sets each module loaded by `import_without_package` as an attribute
+    of its package, as a normal import does (`kerasrobust.training.
+    hyperparameters`), for the packages imported since."""
+    for name in _LOADED:
+        package, _, leaf = name.rpartition(".")
+        if package in sys.modules:
+            setattr(sys.modules[package], leaf, sys.modules[name])
 
 
 def add_data_arguments(group, dataset_help):
     """`--dataset` (help text `dataset_help`), `--data-dir`, `--download`."""
-    from kerasrobust.data import DATASET_NAMES
-
     group.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                        help=dataset_help)
     group.add_argument("--data-dir", default=None,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import check_output_flags
-from kerasrobust.smoothing import SmoothedClassifier
-from kerasrobust.smoothing.certify import METHODS
+from kerasrobust._names import CERTIFY_METHODS as METHODS
+from kerasrobust._names import SAMPLING_PRECISIONS
 
 
 
@@ -89,7 +89,7 @@ def add_parser(commands):
                    help="seed of the Gaussian draws (an image's draws depend "
                         "only on the seed and its test index)")
     g.add_argument("--sampling-precision",
-                   choices=SmoothedClassifier.SAMPLING_PRECISIONS,
+                   choices=SAMPLING_PRECISIONS,
                    default="float32",
                    help="precision of the noisy forward passes: mixed_"
                         "bfloat16 / mixed_float16 run a 16-bit copy of the "
@@ -152,6 +152,7 @@ def run(args):
     from kerasrobust.cli.analyze import print_summary
     from kerasrobust.data import load_dataset
     from kerasrobust.smoothing import CertifyLog
+    from kerasrobust.smoothing import SmoothedClassifier
     from kerasrobust.smoothing import plot_certified_accuracy
     from kerasrobust.smoothing import read_certify_tsv
     from kerasrobust.smoothing import logs

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kerasrobust._io import atomic_save_model
 from kerasrobust._io import atomic_write_json
+from kerasrobust._names import MODEL_NAMES as _ALL_MODEL_NAMES
 from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import distribute_strategy
@@ -23,11 +24,11 @@ from kerasrobust.cli._method_options import add_method_arguments
 from kerasrobust.cli._method_options import declared_flags
 from kerasrobust.cli._method_options import flag
 from kerasrobust.cli._method_options import given_hyperparameters
-from kerasrobust.models import MODELS
-from kerasrobust.training.hyperparameters import METHOD_SPECS
+from kerasrobust.cli._method_options import METHOD_SPECS
 
 # `cifar_resnet` needs a depth; `cifar_resnet110` is its named variant.
-MODEL_NAMES = tuple(name for name in MODELS if name != "cifar_resnet")
+MODEL_NAMES = tuple(name for name in _ALL_MODEL_NAMES
+                    if name != "cifar_resnet")
 METHODS = tuple(METHOD_SPECS)
 
 

@@ -49,9 +49,9 @@ from kerasrobust.cli._method_options import given_hyperparameters
 from kerasrobust.cli.attack import parse_radius
 from kerasrobust.cli.train import METHODS
 from kerasrobust.cli.train import MODEL_NAMES
-from kerasrobust.smoothing.certify import METHODS as CERTIFY_METHODS
-from kerasrobust.tuning import OBJECTIVES
-from kerasrobust.tuning import TUNERS
+from kerasrobust._names import CERTIFY_METHODS
+from kerasrobust._names import OBJECTIVES
+from kerasrobust._names import TUNERS
 
 PROJECT = "search"
 #: The flags that define a search, stored beside it and compared on
@@ -87,7 +87,7 @@ def add_parser(commands):
                    help="disable the paper's crop/flip augmentation")
 
     g = p.add_argument_group("search")
-    g.add_argument("--tuner", choices=tuple(TUNERS), default="random",
+    g.add_argument("--tuner", choices=TUNERS, default="random",
                    help="keras-tuner RandomSearch, BayesianOptimization or "
                         "Hyperband (default: random)")
     g.add_argument("--max-trials", type=int, default=10,

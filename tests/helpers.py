@@ -105,3 +105,76 @@ class _null_scope:
 
     def __exit__(self, *args):
         return False
+
+
+# ------------------------------------------------------------- bad input
+def snapshot(path):
+    """What is at `path`: `None` when nothing is, the bytes of a file, or
+    `{relative name: bytes or "dir"}` of a folder's whole tree."""
+    import pathlib
+
+    path = pathlib.Path(path)
+    if path.is_file():
+        return path.read_bytes()
+    if path.is_dir():
+        return {str(p.relative_to(path)): (p.read_bytes() if p.is_file()
+                                           else "dir")
+                for p in sorted(path.rglob("*"))}
+    return None
+
+
+def _states(unchanged):
+    """The state of each of `unchanged`: paths (`snapshot`) or Keras models
+    (their weights)."""
+    states = []
+    for item in unchanged:
+        if isinstance(item, keras.Model):
+            states.append([w.copy() for w in item.get_weights()])
+        else:
+            states.append(snapshot(item))
+    return states
+
+
+def _assert_same_states(unchanged, before, after):
+    for item, old, new in zip(unchanged, before, after):
+        if isinstance(item, keras.Model):
+            for a, b in zip(old, new):
+                np.testing.assert_array_equal(a, b, err_msg=f"{item.name} "
+                                              "changed")
+        else:
+            assert new == old, f"{item} was written or changed"
+
+
+def assert_bad_input(fn, match, unchanged=(), error=ValueError):
+    """Calls `fn()` and checks the clear error: exception type `error` (a
+    tuple allowed) whose message matches the regex `match`; and that each
+    of `unchanged` (paths: file, folder or absent; Keras models: weights)
+    is as it was before the call. Returns the exception."""
+    import pytest
+
+    before = _states(unchanged)
+    with pytest.raises(error, match=match) as info:
+        fn()
+    _assert_same_states(unchanged, before, _states(unchanged))
+    return info.value
+
+
+def assert_cli_error(argv, match, capsys, unchanged=()):
+    """`kerasrobust.cli.main(argv)` returns 2 and prints one line,
+    `kerasrobust COMMAND: error: ...`, matching the regex `match` on
+    stderr; each of `unchanged` is as before (see `assert_bad_input`).
+    Returns the line."""
+    import re
+
+    from kerasrobust.cli import main
+
+    capsys.readouterr()
+    before = _states(unchanged)
+    code = main(list(map(str, argv)))
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"kerasrobust {argv[0]}: error: "), err
+    assert re.search(match, err), (match, err)
+    _assert_same_states(unchanged, before, _states(unchanged))
+    return err

@@ -23,6 +23,7 @@ import os
 import time
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import check_output_flags
 from kerasrobust.cli._options import load_keras_model
 
 PAPER_EPSILON = "4/255"
@@ -143,6 +144,7 @@ def _check_flags(args):
             # Before the slow loading of models and data; the loader
             # tells a missing file from a corrupt one.
             load_keras_model(path, flag)
+    check_output_flags(json=args.json, csv=args.csv)
 
 
 def run(args):

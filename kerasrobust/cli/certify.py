@@ -300,6 +300,7 @@ def _progress_line(done, total, draws_per_image, elapsed, estimated=False):
 def _check_arguments(args):
     """Fails on bad values before the model or the data is loaded; returns
     the shard `(I, K)` or `None`."""
+    from kerasrobust._validation import check_count
     from kerasrobust._validation import check_number
     from kerasrobust.smoothing.logs import parse_shard
     from kerasrobust.smoothing.logs import settings_path
@@ -307,6 +308,7 @@ def _check_arguments(args):
     check_number("--sigma", args.sigma, low=0, low_open=True)
     check_number("--n0", args.n0, low=1, integer=True)
     check_number("--n", args.n, low=1, integer=True)
+    check_count("--n0", args.n0, high=args.n, high_name="--n")
     check_number("--alpha", args.alpha, low=0, high=1, low_open=True,
                  high_open=True)
     check_number("--batch-size", args.batch_size, low=1, integer=True)

@@ -1,5 +1,18 @@
-"""Checks shared by the tests of every training wrapper."""
+"""Checks shared by the test modules, in one place.
 
+- tiny models and data: `tiny_base_model`, `tiny_data`;
+- strategy equality (one device vs `MirroredStrategy` on the two logical
+  CPUs of tests/conftest.py): `mirrored_strategy`, `one_device_and_mirrored`,
+  `train_with_and_without_strategy`, `assert_same_training`;
+- serialization round trip (`.keras` save and load, `get_config` equality,
+  same outputs): `assert_keras_round_trip`, and for training wrappers
+  `assert_save_load_continues` (training then continues identically);
+- bad input (the clear error, and nothing written or changed):
+  `assert_bad_input`, `assert_cli_error`, `snapshot`;
+- command help: `assert_help_documents`.
+"""
+
+import contextlib
 import json
 
 import keras
@@ -50,6 +63,14 @@ def mirrored_strategy():
     return _STRATEGY[0]
 
 
+def one_device_and_mirrored():
+    """`(None, a null context)`, then `(the MirroredStrategy, its scope)`:
+    loop over it to run the same code on one device and on two replicas."""
+    for strategy in (None, mirrored_strategy()):
+        yield strategy, (strategy.scope() if strategy
+                         else contextlib.nullcontext())
+
+
 def train_with_and_without_strategy(make_wrapper, x, y, batch_size=8,
                                     epochs=2):
     """Fits the same wrapper on one device and on two mirrored replicas.
@@ -59,8 +80,7 @@ def train_with_and_without_strategy(make_wrapper, x, y, batch_size=8,
     """
     results = []
     reference = tiny_base_model().get_weights()
-    for strategy in (None, mirrored_strategy()):
-        scope = strategy.scope() if strategy else _null_scope()
+    for strategy, scope in one_device_and_mirrored():
         with scope:
             base = tiny_base_model()
             base.set_weights(reference)
@@ -84,14 +104,7 @@ def assert_same_training(results, rtol=1e-5, atol=1e-6):
 def assert_save_load_continues(model, x, y, path):
     """Saves a trained wrapper, reloads it and checks training continues
     exactly as the original would (same weights, optimizer and RNG state)."""
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert type(loaded) is type(model)
-    # JSON round trip: Keras itself reloads some tuples as lists.
-    assert (json.loads(json.dumps(loaded.get_config()))
-            == json.loads(json.dumps(model.get_config())))
-    np.testing.assert_allclose(loaded.predict(x, verbose=0),
-                               model.predict(x, verbose=0), rtol=1e-6)
+    loaded = assert_keras_round_trip(model, x, path)
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(model.get_weights(), loaded.get_weights()):
@@ -99,12 +112,40 @@ def assert_save_load_continues(model, x, y, path):
     return loaded
 
 
-class _null_scope:
-    def __enter__(self):
-        return self
+def assert_keras_round_trip(model, x, path, layer=None):
+    """Saves `model` to the `.keras` file `path`, loads it and checks: same
+    class, same `get_config` (of the layer named `layer` when given), same
+    weights and the same outputs on `x`. Returns the loaded model."""
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    before, after = ((model, loaded) if layer is None else
+                     (model.get_layer(layer), loaded.get_layer(layer)))
+    assert type(after) is type(before)
+    # JSON round trip: Keras itself reloads some tuples as lists.
+    assert (json.loads(json.dumps(after.get_config()))
+            == json.loads(json.dumps(before.get_config())))
+    for a, b in zip(after.get_weights(), before.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+    return loaded
 
-    def __exit__(self, *args):
-        return False
+
+def assert_help_documents(command, flags):
+    """`kerasrobust COMMAND --help` gives every option a help text and
+    names each of `flags`; returns the command's parser."""
+    from kerasrobust.cli import build_parser
+
+    parser = build_parser(command)._subparsers._group_actions[0].choices[
+        command]
+    for action in parser._actions:
+        if action.dest != "help":
+            assert action.help, f"option {action.option_strings} has no help"
+    text = parser.format_help()
+    for flag in flags:
+        assert flag in text, flag
+    return parser
 
 
 # ------------------------------------------------------------- bad input

@@ -9,7 +9,6 @@ E[sigmoid(z)], z ~ N(w.x + b, sigma^2 ||w||^2), computed by Gauss-Hermite
 quadrature in NumPy.
 """
 
-import json
 import warnings
 
 import keras
@@ -20,7 +19,8 @@ from scipy import stats
 
 from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing import sampling
-from helpers import mirrored_strategy
+from helpers import assert_keras_round_trip
+from helpers import one_device_and_mirrored
 from helpers import tiny_base_model
 
 SHAPE = (4, 4, 1)
@@ -291,20 +291,13 @@ def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
     model = keras.Model(inputs, smoothed(inputs))
     x = np.random.default_rng(0).random((5,) + SHAPE).astype(np.float32)
     model(x)  # advance the stream before saving
-    path = tmp_path / "smoothed.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
+    # Same config, weights and (noisy) outputs: the random stream continues
+    # where the saved one was.
+    loaded = assert_keras_round_trip(model, x, tmp_path / "smoothed.keras",
+                                     layer="smoothed")
     layer = loaded.get_layer("smoothed")
-    assert isinstance(layer, SmoothedClassifier)
-    # JSON round trip: Keras itself reloads some tuples as lists.
-    assert (json.loads(json.dumps(layer.get_config()))
-            == json.loads(json.dumps(smoothed.get_config())))
-    for a, b in zip(layer.base_model.get_weights(), base.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    # The random stream continues where the saved one was.
     np.testing.assert_array_equal(layer.seed_generator.state.numpy(),
                                   smoothed.seed_generator.state.numpy())
-    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6)
     np.testing.assert_array_equal(layer.sample_counts(x, 50),
                                   smoothed.sample_counts(x, 50))
 
@@ -383,12 +376,9 @@ def test_out_of_memory_halves_the_forward_batch():
 def test_under_mirrored_strategy_matches_one_device():
     x, w, b = make_problem(np.array([0.05, -0.1]), seed=13)
     results = []
-    for strategy in (None, mirrored_strategy()):
-        if strategy is None:
+    for strategy, scope in one_device_and_mirrored():
+        with scope:
             base = linear_model(w, b)
-        else:
-            with strategy.scope():
-                base = linear_model(w, b)
         smoothed = SmoothedClassifier(base, 2, SIGMA, seed=3)
         results.append(smoothed.certify(x, 20, 200, 0.01, verbose=0))
         # A base model built in the scope: both replicas draw.

@@ -31,26 +31,8 @@ import sys
 import warnings
 
 from kerasrobust._version import __version__
-
-#: Subcommand -> (module, one-line help shown by `kerasrobust --help`).
-COMMANDS = {
-    "train": ("kerasrobust.cli.train",
-              "train a classifier with ALPS or a baseline, evaluate, save"),
-    "attack": ("kerasrobust.cli.attack",
-               "FGSM/PGD error of a saved model (white-box and black-box)"),
-    "certify": ("kerasrobust.cli.certify",
-                "certify a saved model with randomized smoothing (CERTIFY or "
-                "T-CERTIFY), write Cohen's TSV log"),
-    "analyze": ("kerasrobust.cli.analyze",
-                "merge certification logs (shards) and print certified "
-                "accuracy, ACR and its high-probability lower bound"),
-    "tune": ("kerasrobust.cli.tune",
-             "search a method's hyperparameters with keras-tuner, print the "
-             "best and save the best model"),
-    "export": ("kerasrobust.cli.export",
-               "export a saved model as a SavedModel for serving, with "
-               "in-graph smoothed prediction and certification"),
-}
+from kerasrobust.cli._options import COMMANDS
+from kerasrobust.cli._options import attach_loaded_modules
 
 #: Exceptions that mean bad input (or an unusable file) rather than a bug:
 #: printed as one line with exit status 2.
@@ -210,7 +192,6 @@ def _main(argv, index):
         args.command], argv)
     try:
         import kerasrobust
-        from kerasrobust.cli._options import attach_loaded_modules
 
         kerasrobust.import_all()
         attach_loaded_modules()

@@ -7,6 +7,7 @@ method declarations loaded by `import_without_package`), so
 library is imported by each command's `run`.
 """
 
+import argparse
 import importlib.util
 import json
 import os
@@ -15,7 +16,94 @@ from pathlib import Path
 
 from kerasrobust._names import DATASET_NAMES
 
+#: Subcommand -> (module, one-line help shown by `kerasrobust --help`).
+COMMANDS = {
+    "train": ("kerasrobust.cli.train",
+              "train a classifier with ALPS or a baseline, evaluate, save"),
+    "attack": ("kerasrobust.cli.attack",
+               "FGSM/PGD error of a saved model (white-box and black-box)"),
+    "certify": ("kerasrobust.cli.certify",
+                "certify a saved model with randomized smoothing (CERTIFY or "
+                "T-CERTIFY), write Cohen's TSV log"),
+    "analyze": ("kerasrobust.cli.analyze",
+                "merge certification logs (shards) and print certified "
+                "accuracy, ACR and its high-probability lower bound"),
+    "tune": ("kerasrobust.cli.tune",
+             "search a method's hyperparameters with keras-tuner, print the "
+             "best and save the best model"),
+    "export": ("kerasrobust.cli.export",
+               "export a saved model as a SavedModel for serving, with "
+               "in-graph smoothed prediction and certification"),
+}
+
 DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
+
+
+def command_parser(commands, name, description, examples=False):
+    """The parser of subcommand `name`: its one-line help from `COMMANDS`,
+    `description` (the module docstring) as the help's text. Defaults are
+    shown after each option's help; with `examples` the description keeps
+    its line breaks (and helps spell out their defaults)."""
+    formatter = (argparse.RawDescriptionHelpFormatter if examples else
+                 argparse.ArgumentDefaultsHelpFormatter)
+    return commands.add_parser(name, help=COMMANDS[name][1],
+                               description=description,
+                               formatter_class=formatter)
+
+
+def add_model_file_argument(group, use):
+    """`--model PATH`, a `.keras` file read by `load_keras_model`; `use`
+    says what the command does with a training wrapper's base model."""
+    group.add_argument("--model", required=True, metavar="PATH",
+                       help="a .keras file: a base model returning class "
+                            "scores, or a kerasrobust training wrapper "
+                            f"({use}), e.g. runs/.../model.keras")
+
+
+def add_probabilities_argument(group, note=""):
+    """`--probabilities`: the model returns probabilities, not logits."""
+    group.add_argument("--probabilities", action="store_true",
+                       help="the model returns probabilities, not logits"
+                            + note)
+
+
+def add_plot_argument(group):
+    """`--plot PATH`: the certified-accuracy curve (certify, analyze)."""
+    group.add_argument("--plot", default=None, metavar="PATH",
+                       help="also plot certified accuracy against the radius "
+                            "(e.g. curve.png)")
+
+
+def add_training_data_arguments(group, limit_help):
+    """`--limit-train N` (help `limit_help`) and `--no-augment`."""
+    group.add_argument("--limit-train", type=int, default=None, metavar="N",
+                       help=limit_help)
+    group.add_argument("--no-augment", action="store_true",
+                       help="disable the paper's crop/flip augmentation")
+
+
+def add_progress_argument(group, help):
+    """`--verbose 0|1|2` of a long command; `progress_verbosity` reads it."""
+    group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                       help=f"{help} (default: 1 on a terminal, else 2)")
+
+
+def progress_verbosity(verbose):
+    """`--verbose` as given, else 1 (a progress bar) on a terminal and 2
+    (one line per step) when the output goes to a file."""
+    if verbose is not None:
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def print_table(rows):
+    """Prints `(name, value)` rows as a two-column table between rules."""
+    width = max(len(name) for name, _ in rows)
+    line = "-" * (width + 3 + max(len(value) for _, value in rows))
+    print(line)
+    for name, value in rows:
+        print(f"{name:<{width}} | {value}")
+    print(line)
 
 #: Modules loaded by `import_without_package`, attached to their packages by
 #: `attach_loaded_modules` once the packages are imported.

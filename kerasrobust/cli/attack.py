@@ -23,8 +23,11 @@ import os
 import time
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_model_file_argument
 from kerasrobust.cli._options import check_output_flags
+from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import load_keras_model
+from kerasrobust.cli._options import print_table
 
 PAPER_EPSILON = "4/255"
 PAPER_STEP_SIZE = "1/255"
@@ -51,16 +54,9 @@ def parse_radius(text):
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "attack",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(commands, "attack", __doc__, examples=True)
     g = p.add_argument_group("what to attack")
-    g.add_argument("--model", required=True, metavar="PATH",
-                   help="saved .keras model: a kerasrobust training wrapper "
-                        "(model.keras) or a base model returning logits "
-                        "(base_model.keras)")
+    add_model_file_argument(g, "its base model is attacked")
     add_data_arguments(
         g, "dataset whose test split is attacked (default: "
            "digits, bundled with scikit-learn)")
@@ -195,9 +191,4 @@ def _print_table(result, attack):
                      f"{result['black_box'][name]:.2f}"))
         rows.append(("source model", result["source_model"]))
     rows.append(("wall time (s)", f"{result['wall_seconds']:.1f}"))
-    width = max(len(k) for k, _ in rows)
-    line = "-" * (width + 3 + max(len(v) for _, v in rows))
-    print(line)
-    for key, value in rows:
-        print(f"{key:<{width}} | {value}")
-    print(line)
+    print_table(rows)

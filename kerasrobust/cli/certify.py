@@ -24,34 +24,28 @@ the measured seconds per image (about 8 s for the small CNN and a minute
 for ResNet-110 at n = 10,000 on 2 busy CPU cores).
 """
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_model_file_argument
+from kerasrobust.cli._options import add_plot_argument
+from kerasrobust.cli._options import add_probabilities_argument
+from kerasrobust.cli._options import add_progress_argument
 from kerasrobust.cli._options import check_output_flags
+from kerasrobust.cli._options import command_parser
+from kerasrobust.cli._options import progress_verbosity
 from kerasrobust._names import CERTIFY_METHODS as METHODS
 from kerasrobust._names import SAMPLING_PRECISIONS
 
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "certify",
-        help="certify a saved model with randomized smoothing (CERTIFY or "
-             "T-CERTIFY), write Cohen's TSV log",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = command_parser(commands, "certify", __doc__)
     g = p.add_argument_group("what to certify")
-    g.add_argument("--model", required=True, metavar="PATH",
-                   help="a .keras file: a base model returning class scores, "
-                        "or a kerasrobust training wrapper (its base model "
-                        "is used), e.g. runs/.../base_model.keras")
-    g.add_argument("--probabilities", action="store_true",
-                   help="the model returns probabilities, not logits (only "
-                        "matters for the soft outputs; votes use argmax)")
+    add_model_file_argument(g, "its base model is certified")
+    add_probabilities_argument(
+        g, " (only matters for the soft outputs; votes use argmax)")
     add_data_arguments(
         g, "test split to certify; tfds datasets need "
            "--download or a prepared --data-dir; "
@@ -126,14 +120,10 @@ def add_parser(commands):
                    help="continue the run whose log is --out: keep its rows, "
                         "drop a torn last line, certify the rest (refused "
                         "when its settings differ)")
-    g.add_argument("--plot", default=None, metavar="PATH",
-                   help="also plot certified accuracy against the radius "
-                        "(e.g. curve.png)")
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="0: quiet; 1: progress bar; 2: a progress line "
-                        "(images done, samples/s, ETA) every "
-                        "--progress-every images (default: 1 on a terminal, "
-                        "else 2)")
+    add_plot_argument(g)
+    add_progress_argument(
+        g, "0: quiet; 1: progress bar; 2: a progress line (images done, "
+           "samples/s, ETA) every --progress-every images")
     g.add_argument("--progress-every", type=int, default=10, metavar="N",
                    help="images between progress lines (--verbose 2)")
     p.set_defaults(run=run)
@@ -240,8 +230,7 @@ def _certify_into(log, smoothed, data, todo, seed, args):
 
     from kerasrobust.smoothing.certify_sequential import DEFAULT_FIRST
 
-    verbose = args.verbose if args.verbose is not None else (
-        1 if sys.stdout.isatty() else 2)
+    verbose = progress_verbosity(args.verbose)
     group = smoothed.group_size(
         DEFAULT_FIRST if args.sequential else args.n, args.batch_size)
     progbar = (keras.utils.Progbar(len(todo), unit_name="image")

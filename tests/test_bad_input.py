@@ -16,8 +16,10 @@ each command stay beside their command (tests/test_cli_*.py).
 """
 
 import gzip
+import math
 import types
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -59,8 +61,10 @@ def ctx(tmp_path_factory):
     nan = x.copy()
     nan[1] = np.nan  # one all-NaN image
     files = _bad_files(root / "files", x, y)
+    softmax = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
+                                keras.layers.Dense(3, activation="softmax")])
     return types.SimpleNamespace(
-        root=root, base=base, trainer=trainer, smoothed=smoothed, x=x, y=y,
+        root=root, base=base, softmax=softmax, trainer=trainer, smoothed=smoothed, x=x, y=y,
         nan=nan, uint8=(x * 255).astype(np.uint8), x255=x * 255.0,
         channels=np.zeros((2, 4, 4, 3), np.float32),
         model_path=root / "model.keras", export=export,
@@ -160,6 +164,9 @@ API_ROWS = [
     row("SmoothedClassifier", "sigma 0",
         lambda c: SmoothedClassifier(c.base, NUM_CLASSES, sigma=0.0),
         r"`sigma` must be in \(0, inf\), got 0.0"),
+    row("SmoothedClassifier", "base_model a function",
+        lambda c: SmoothedClassifier(lambda z: z, NUM_CLASSES, sigma=0.5),
+        r"`base_model`", error=TypeError),
     row("SmoothedClassifier", "num_classes unlike the model's outputs",
         lambda c: SmoothedClassifier(c.base, 4, sigma=0.5),
         r"`num_classes` is 4 but the base model returns 3 class scores"),
@@ -193,6 +200,13 @@ API_ROWS = [
         lambda c: c.smoothed.certify(c.x[:2], 10, 100, alpha=float("nan"),
                                      verbose=0),
         r"`alpha` must be a number, got NaN"),
+    row("certify", "n0 0",
+        lambda c: c.smoothed.certify(c.x[:2], 0, 100, alpha=0.01, verbose=0),
+        r"`n0` must be in \[1, inf\), got 0"),
+    row("certify", "alpha -0.1",
+        lambda c: c.smoothed.certify(c.x[:2], 10, 100, alpha=-0.1,
+                                     verbose=0),
+        r"`alpha` must be in \(0, 1\), got -0.1"),
     row("certify", "n 0",
         lambda c: c.smoothed.certify(c.x[:2], 10, 0, alpha=0.01, verbose=0),
         r"`n` must be in \[1, inf\), got 0"),
@@ -225,6 +239,9 @@ API_ROWS = [
     row("predict", "alpha 1",
         lambda c: c.smoothed.predict(c.x[:2], n=100, alpha=1.0),
         r"`alpha` must be in \(0, 1\), got 1.0"),
+    row("predict", "alpha 1.5",
+        lambda c: c.smoothed.predict(c.x[:2], n=100, alpha=1.5),
+        r"`alpha` must be in \(0, 1\), got 1.5"),
     row("predict", "n 0", lambda c: c.smoothed.predict(c.x[:2], 0, 0.01),
         r"`n` must be in \[1, inf\), got 0"),
     row("predict", "all-NaN image",
@@ -249,9 +266,36 @@ API_ROWS = [
                                                 n_max=100, verbose=0),
         r"`x` contains 16 non-finite values"),
     # attacks
-    row("fgsm", "negative epsilon",
-        lambda c: fgsm(c.base, c.x, c.y, epsilon=-1.0),
-        r"`epsilon` must be in \[0, inf\), got -1.0"),
+    *[row("pgd", what, lambda c, kw=kw: pgd(c.base, c.x, c.y, **{
+        "epsilon": 0.1, "step_size": 0.01, "steps": 2, **kw}), match)
+      for what, kw, match in [
+          ("negative epsilon", dict(epsilon=-0.1),
+           r"`epsilon` must be in \[0, inf\), got -0.1"),
+          ("negative step_size", dict(step_size=-0.01),
+           r"`step_size` must be in \(0, inf\), got -0.01"),
+          ("step_size 0", dict(step_size=0.0),
+           r"`step_size` must be in \(0, inf\), got 0.0"),
+          ("steps 0", dict(steps=0), r"`steps` must be in \[1, inf\), got 0"),
+          ("unknown norm", dict(norm="l1"),
+           r"`norm` must be one of 'inf', '2'; got 'l1'"),
+          ("random start in an infinite ball",
+           dict(epsilon=math.inf, random_start=True), r"finite `epsilon`"),
+          ("reversed clip", dict(clip=(1.0, 0.0)), r"`clip` must be")]],
+    row("pgd", "all-NaN image",
+        lambda c: pgd(c.base, c.nan, c.y, epsilon=0.1, step_size=0.01,
+                      steps=2),
+        r"Images `x` contain 16 non-finite values"),
+    row("pgd", "model returning probabilities",
+        lambda c: pgd(c.softmax, c.x, c.y, 0.1, 0.01, 2),
+        r"appears to output probabilities.*need logits.*base_model"),
+    row("fgsm", "infinite epsilon",
+        lambda c: fgsm(c.base, c.x, c.y, math.inf),
+        r"`epsilon` must be finite"),
+    row("fgsm", "epsilon a string", lambda c: fgsm(c.base, c.x, c.y, "0.1"),
+        r"`epsilon` must be a number", error=TypeError),
+    row("fgsm", "unknown norm",
+        lambda c: fgsm(c.base, c.x, c.y, epsilon=0.1, norm="1"),
+        r"`norm` must be one of 'inf', '2'; got '1'"),
     row("fgsm", "uint8 images",
         lambda c: fgsm(c.base, c.uint8, c.y, epsilon=0.1),
         r"Images `x` must be floating point, got dtype uint8; divide uint8 "
@@ -263,9 +307,13 @@ API_ROWS = [
         lambda c: fgsm(c.base, c.x, c.y + 1, epsilon=0.1),
         r"Labels `y` must be class ids in \[0, 3\) \(the model has 3 "
         r"outputs\); got values from 1 to 3"),
-    row("fgsm", "unknown norm",
-        lambda c: fgsm(c.base, c.x, c.y, epsilon=0.1, norm="1"),
-        r"`norm` must be one of 'inf', '2'; got '1'"),
+    row("fgsm", "negative labels",
+        lambda c: fgsm(c.base, c.x, c.y - 1, epsilon=0.1),
+        r"Labels `y` must be class ids in \[0, 3\).*got values from -1 "
+        r"to 1"),
+    row("fgsm", "one-hot rows of 4 classes",
+        lambda c: fgsm(c.base, c.x, np.eye(4)[c.y], epsilon=0.1),
+        r"one-hot vectors \(N, 3\), got shape \(8, 4\)"),
     row("fgsm", "wrong channels",
         lambda c: fgsm(c.base, c.channels, c.y[:2], epsilon=0.1),
         r"Images `x` have shape \(4, 4, 3\) per image but the model takes "
@@ -273,18 +321,6 @@ API_ROWS = [
     row("fgsm", "fewer labels than images",
         lambda c: fgsm(c.base, c.x, c.y[:3], epsilon=0.1),
         r"`x` has 8 images but `y` has 3 labels"),
-    row("pgd", "steps 0",
-        lambda c: pgd(c.base, c.x, c.y, epsilon=0.1, step_size=0.01,
-                      steps=0),
-        r"`steps` must be in \[1, inf\), got 0"),
-    row("pgd", "negative step_size",
-        lambda c: pgd(c.base, c.x, c.y, epsilon=0.1, step_size=-0.01,
-                      steps=2),
-        r"`step_size` must be in \(0, inf\), got -0.01"),
-    row("pgd", "all-NaN image",
-        lambda c: pgd(c.base, c.nan, c.y, epsilon=0.1, step_size=0.01,
-                      steps=2),
-        r"Images `x` contain 16 non-finite values"),
     # data loaders
     row("load_dataset npz", "labels 5..14",
         lambda c: load_dataset("npz", data_dir=c.npz_labels_5_14),

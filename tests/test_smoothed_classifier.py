@@ -184,13 +184,6 @@ def test_noisy_copies_keep_shape_and_dtype(dtype):
         (tf.as_dtype(dtype), SHAPE, False)]
 
 
-def test_integer_images_are_refused():
-    x, w, b = make_problem(np.array([0.1]))
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA)
-    with pytest.raises(TypeError, match="`x`.*uint8.*255"):
-        smoothed.certify((x * 255).astype(np.uint8), 10, 10, 0.01)
-
-
 def test_work_plan_packs_inputs_and_splits_draws():
     block = sampling.NOISE_BLOCK
     assert block == 25
@@ -303,36 +296,7 @@ def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
 
 
 # --------------------------------------------------------- (g) bad input
-def test_bad_arguments_name_the_parameter():
-    x, w, b = make_problem(np.array([0.1]))
-    model = linear_model(w, b)
-    for sigma in (0.0, -1.0):
-        with pytest.raises(ValueError, match="`sigma`"):
-            SmoothedClassifier(model, 2, sigma)
-    with pytest.raises(ValueError, match="`num_classes`"):
-        SmoothedClassifier(model, 3, SIGMA)
-    with pytest.raises(TypeError, match="`base_model`"):
-        SmoothedClassifier(lambda z: z, 2, SIGMA)
-    smoothed = SmoothedClassifier(model, 2, SIGMA)
-    with pytest.raises(ValueError, match="`n0`"):
-        smoothed.certify(x, 0, 10, 0.01)
-    with pytest.raises(ValueError, match="`n`"):
-        smoothed.certify(x, 10, 0, 0.01)
-    with pytest.raises(ValueError, match="`n`"):
-        smoothed.predict(x, 0, 0.01)
-    for alpha in (0.0, 1.0, 1.5, -0.1):
-        with pytest.raises(ValueError, match="`alpha`"):
-            smoothed.certify(x, 10, 10, alpha)
-        with pytest.raises(ValueError, match="`alpha`"):
-            smoothed.predict(x, 10, alpha)
-    with pytest.raises(ValueError, match="`method`"):
-        smoothed.certify(x, 10, 10, 0.01, method="exact")
-    with pytest.raises(ValueError, match="`x`.*shape"):
-        smoothed.certify(np.zeros((2, 5, 4, 1), np.float32), 10, 10, 0.01)
-    with pytest.raises(ValueError, match="`x`.*non-finite"):
-        smoothed.predict(np.full((1,) + SHAPE, np.nan, np.float32), 10, 0.1)
-    with pytest.raises(ValueError, match="`inputs`.*shape"):
-        smoothed(np.zeros((2, 3, 3, 1), np.float32))
+# In tests/test_bad_input.py (every boundary in one table).
 
 
 # ------------------------------------------ (h) progress bar and memory

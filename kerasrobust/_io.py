@@ -1,6 +1,10 @@
-"""Atomic writes: a file is either the old version or the new, never half."""
+"""Atomic writes: a file is either the old version or the new, never half.
+
+Also `file_digest`, the hash of a file read in blocks.
+"""
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -116,3 +120,17 @@ def _to_builtin(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def file_digest(path, algorithm):
+    """Hex digest of a file's bytes, read in 1 MiB blocks.
+
+    Args:
+        path: the file.
+        algorithm: a `hashlib` name, e.g. `"sha256"`, `"md5"`.
+    """
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -96,6 +96,14 @@ def test_num_classes_inferred_and_checked():
         RobustTrainer(tiny_base_model(), num_classes=1)
 
 
+def test_num_classes_must_match_the_base_model():
+    # Checked at construction as SmoothedClassifier does (one check for
+    # both wrappers); before, the mismatch failed later inside `fit`.
+    with pytest.raises(ValueError, match=r"`num_classes` is 3 but the base "
+                                         r"model returns 5 logits"):
+        RobustTrainer(tiny_base_model(num_classes=5), num_classes=3)
+
+
 def test_negative_weight_decay():
     with pytest.raises(ValueError, match=r"`weight_decay` must be in \[0"):
         ERM(tiny_base_model(), weight_decay=-1e-4)

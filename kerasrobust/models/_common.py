@@ -1,20 +1,12 @@
 """Private building blocks shared by the model builders.
 
-Every builder in `kerasrobust.models` has the same contract, written once here:
-
-- the input is a batch of NHWC float32 images in [0, 1] (layer `"images"`);
-- the first layer (`"normalization"`) standardizes each channel,
-  `(x - mean) / std`, with a serializable `keras.layers.Normalization`, so
-  that noise and attack radii stay in [0, 1] pixel units outside the model;
-- the penultimate features come out of a global average pooling layer
-  (`"avg_pool"`), optionally pass through `keras.layers.Dropout`
-  (`"dropout"`), and a `keras.layers.Dense` layer (`"logits"`, always
-  float32) returns the logits, without softmax.
-
-Convolutions use the `he_normal` initializer (He et al., 2015, "Delving Deep
-into Rectifiers") and no bias when a batch normalization follows them. Batch
-normalization uses momentum 0.9 and epsilon 1e-5, the PyTorch defaults of the
-reference implementations the builders follow.
+`build` is the one implementation of the contract every builder follows,
+written out in the `kerasrobust.models` package docstring: the checks of
+the common arguments, the `"images"` input and its `"normalization"`
+layer, and the head (`"dropout"`, `"logits"`) on the body's pooled
+features. The layers the bodies are made of (`conv`, `batch_norm`, `relu`,
+`global_pool`) carry the initializer and batch normalization settings
+stated there.
 """
 
 import math
@@ -222,3 +214,26 @@ def relu(x, name):
 def global_pool(x):
     """Global average pooling to the penultimate features (`"avg_pool"`)."""
     return keras.layers.GlobalAveragePooling2D(name=FEATURES_NAME)(x)
+
+
+def build(name, features, input_shape, num_classes, mean, std, dropout,
+          min_size=1, **extra):
+    """Checks the common arguments and assembles a builder's model.
+
+    Args:
+        name: model name.
+        features: the architecture's body, a function from the normalized
+            images, shape `(batch, *input_shape)`, to the pooled penultimate
+            features `(batch, d)` (the `"avg_pool"` layer's output).
+        input_shape, num_classes, mean, std, dropout, **extra: the common
+            arguments of the builders (`kerasrobust.models`), unchecked.
+        min_size: smallest height/width the body can reduce.
+
+    Returns:
+        The functional `keras.Model` from images to float32 logits.
+    """
+    input_shape = check_input_shape(input_shape, min_size=min_size)
+    num_classes, dropout = check_head_args(num_classes, dropout)
+    inputs, x = normalized_input(input_shape, mean, std)
+    return classifier(inputs, features(x), num_classes, dropout, name=name,
+                      **extra)

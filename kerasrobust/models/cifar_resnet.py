@@ -33,16 +33,8 @@ def _basic_block(x, filters, strides, name):
     return _common.relu(out, name=f"{name}_out_relu")
 
 
-def cifar_resnet(
-    depth,
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    mean=None,
-    std=None,
-    dropout=0.0,
-    name=None,
-    **extra,
-):
+def cifar_resnet(depth, input_shape=(32, 32, 3), num_classes=10, mean=None,
+                 std=None, dropout=0.0, name=None, **extra):
     """Builds a CIFAR ResNet of depth 6n + 2.
 
     The CIFAR networks of He et al. (2015), "Deep Residual Learning for
@@ -55,30 +47,17 @@ def cifar_resnet(
     strides 1/2/2. A basic block is conv3x3-BN-ReLU-conv3x3-BN, added to
     the shortcut, then ReLU; the shortcut is a 1x1 convolution + BN
     (option B of the paper, as in Cohen et al.'s code) when the shape
-    changes and the identity otherwise. Global average pooling, dropout on
-    the pooled features (when `dropout > 0`) and a dense layer give the
-    logits. ResNet-20: 0.27M parameters, ResNet-110: 1.73M (10 classes).
+    changes and the identity otherwise. The common head (global average
+    pooling, dropout, dense logits) follows. ResNet-20: 0.27M parameters,
+    ResNet-110: 1.73M (10 classes).
 
-    Convolutions have no bias and use the `he_normal` initializer; the
-    dense layer uses the Keras default `glorot_uniform`.
+    Besides `depth`, it takes the builders' common arguments and returns
+    their logits model (`kerasrobust.models`), named `"cifar_resnet{depth}"`
+    by default.
 
     Args:
         depth: number of weighted layers, `6 * n + 2` with `n >= 1`
             (20, 32, 44, 56, 110, ...).
-        input_shape: `(height, width, channels)` of the input images;
-            height and width may be `None`. Images are float32 in [0, 1].
-        num_classes: number of classes (>= 2), the size of the logits.
-        mean: per-channel mean subtracted by the first layer; `None` for 0,
-            a scalar for every channel, or one value per channel.
-        std: per-channel standard deviation (> 0) the centered input is
-            divided by; `None` for 1, a scalar, or one value per channel.
-        dropout: dropout rate in [0, 1) on the penultimate features.
-        name: model name, `"cifar_resnet{depth}"` by default.
-        **extra: forwarded to `keras.Model`.
-
-    Returns:
-        A functional `keras.Model` from images `(batch, *input_shape)` to
-        float32 logits `(batch, num_classes)`.
 
     Example:
 
@@ -94,44 +73,26 @@ def cifar_resnet(
             f"`depth` must be 6 * n + 2 with n >= 1 (8, 14, 20, ..., 110), "
             f"got {depth!r}."
         )
-    input_shape = _common.check_input_shape(input_shape)
-    num_classes, dropout = _common.check_head_args(num_classes, dropout)
-    blocks_per_stage = (depth - 2) // 6
 
-    inputs, x = _common.normalized_input(input_shape, mean, std)
-    x = _common.conv(x, STAGE_FILTERS[0], name="stem_conv")
-    x = _common.batch_norm(x, name="stem_bn")
-    x = _common.relu(x, name="stem_relu")
-    for stage, (filters, strides) in enumerate(
-        zip(STAGE_FILTERS, STAGE_STRIDES), start=1
-    ):
-        for block in range(1, blocks_per_stage + 1):
-            x = _basic_block(
-                x,
-                filters,
-                strides if block == 1 else 1,
-                name=f"stage{stage}_block{block}",
-            )
-    features = _common.global_pool(x)
-    return _common.classifier(
-        inputs,
-        features,
-        num_classes,
-        dropout,
-        name=name or f"cifar_resnet{depth}",
-        **extra,
-    )
+    def features(x):
+        x = _common.conv(x, STAGE_FILTERS[0], name="stem_conv")
+        x = _common.batch_norm(x, name="stem_bn")
+        x = _common.relu(x, name="stem_relu")
+        for stage, (filters, strides) in enumerate(
+            zip(STAGE_FILTERS, STAGE_STRIDES), start=1
+        ):
+            for block in range(1, (depth - 2) // 6 + 1):
+                x = _basic_block(x, filters, strides if block == 1 else 1,
+                                 name=f"stage{stage}_block{block}")
+        return _common.global_pool(x)
+
+    return _common.build(name or f"cifar_resnet{depth}", features,
+                         input_shape, num_classes, mean, std, dropout,
+                         **extra)
 
 
-def cifar_resnet110(
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    mean=None,
-    std=None,
-    dropout=0.0,
-    name=None,
-    **extra,
-):
+def cifar_resnet110(input_shape=(32, 32, 3), num_classes=10, mean=None,
+                    std=None, dropout=0.0, name=None, **extra):
     """Builds the CIFAR ResNet-110, `cifar_resnet(110, ...)`.
 
     The 110-layer base classifier of Cohen et al. (2019), "Certified
@@ -139,21 +100,8 @@ def cifar_resnet110(
     (2021) (ADRE) on CIFAR-10; see `kerasrobust.models.cifar_resnet` for the
     architecture (He et al., 2015). 1.73M parameters for 10 classes.
 
-    Args:
-        input_shape: `(height, width, channels)` of the input images;
-            height and width may be `None`. Images are float32 in [0, 1].
-        num_classes: number of classes (>= 2), the size of the logits.
-        mean: per-channel mean subtracted by the first layer; `None` for 0,
-            a scalar for every channel, or one value per channel.
-        std: per-channel standard deviation (> 0) the centered input is
-            divided by; `None` for 1, a scalar, or one value per channel.
-        dropout: dropout rate in [0, 1) on the penultimate features.
-        name: model name, `"cifar_resnet110"` by default.
-        **extra: forwarded to `keras.Model`.
-
-    Returns:
-        A functional `keras.Model` from images `(batch, *input_shape)` to
-        float32 logits `(batch, num_classes)`.
+    Takes the builders' common arguments and returns their logits model
+    (`kerasrobust.models`), named `"cifar_resnet110"` by default.
 
     Example:
 
@@ -163,13 +111,5 @@ def cifar_resnet110(
     )
     ```
     """
-    return cifar_resnet(
-        110,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        mean=mean,
-        std=std,
-        dropout=dropout,
-        name=name,
-        **extra,
-    )
+    return cifar_resnet(110, input_shape, num_classes, mean, std, dropout,
+                        name, **extra)

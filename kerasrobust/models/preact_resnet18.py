@@ -33,15 +33,22 @@ def _preact_block(x, filters, strides, name):
     return keras.layers.Add(name=f"{name}_add")([out, shortcut])
 
 
-def preact_resnet18(
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    mean=None,
-    std=None,
-    dropout=0.0,
-    name=None,
-    **extra,
-):
+def _features(x):
+    """The body: stem, 4 stages of 2 PreActBlocks, final BN-ReLU, pooling."""
+    x = _common.conv(x, STAGE_FILTERS[0], name="stem_conv")
+    for stage, (filters, strides) in enumerate(
+        zip(STAGE_FILTERS, STAGE_STRIDES), start=1
+    ):
+        for block in range(1, BLOCKS_PER_STAGE + 1):
+            x = _preact_block(x, filters, strides if block == 1 else 1,
+                              name=f"stage{stage}_block{block}")
+    x = _common.batch_norm(x, name="final_bn")
+    x = _common.relu(x, name="final_relu")
+    return _common.global_pool(x)
+
+
+def preact_resnet18(input_shape=(32, 32, 3), num_classes=10, mean=None,
+                    std=None, dropout=0.0, name=None, **extra):
     """Builds the CIFAR pre-activation ResNet-18.
 
     The network of He et al. (2016), "Identity Mappings in Deep Residual
@@ -53,30 +60,15 @@ def preact_resnet18(
     1/2/2/2. A block is BN-ReLU -> conv3x3(stride) -> BN-ReLU -> conv3x3,
     added to a shortcut that is a 1x1 convolution (stride) of the
     pre-activated input when the shape changes and the identity otherwise.
-    A final BN-ReLU, global average pooling, dropout on the pooled features
-    (when `dropout > 0`; ALPS uses 0.5 for its dropout baseline) and a dense
-    layer give the logits. 11.17M parameters for 10 classes.
+    A final BN-ReLU and the common head (global average pooling, dropout,
+    dense logits; ALPS uses dropout 0.5 for its dropout baseline) follow.
+    11.17M parameters for 10 classes.
 
-    Convolutions have no bias and use the `he_normal` initializer; strided
-    convolutions use 'same' padding (Keras pads right/bottom, PyTorch pads
-    both sides; the output shapes agree). The dense layer uses the Keras
-    default `glorot_uniform`.
+    Strided convolutions use 'same' padding (Keras pads right/bottom,
+    PyTorch pads both sides; the output shapes agree).
 
-    Args:
-        input_shape: `(height, width, channels)` of the input images;
-            height and width may be `None`. Images are float32 in [0, 1].
-        num_classes: number of classes (>= 2), the size of the logits.
-        mean: per-channel mean subtracted by the first layer; `None` for 0,
-            a scalar for every channel, or one value per channel.
-        std: per-channel standard deviation (> 0) the centered input is
-            divided by; `None` for 1, a scalar, or one value per channel.
-        dropout: dropout rate in [0, 1) on the penultimate features.
-        name: model name, `"preact_resnet18"` by default.
-        **extra: forwarded to `keras.Model`.
-
-    Returns:
-        A functional `keras.Model` from images `(batch, *input_shape)` to
-        float32 logits `(batch, num_classes)`.
+    Takes the builders' common arguments and returns their logits model
+    (`kerasrobust.models`), named `"preact_resnet18"` by default.
 
     Example:
 
@@ -88,29 +80,5 @@ def preact_resnet18(
     logits = model(x_train[:8])
     ```
     """
-    input_shape = _common.check_input_shape(input_shape)
-    num_classes, dropout = _common.check_head_args(num_classes, dropout)
-
-    inputs, x = _common.normalized_input(input_shape, mean, std)
-    x = _common.conv(x, STAGE_FILTERS[0], name="stem_conv")
-    for stage, (filters, strides) in enumerate(
-        zip(STAGE_FILTERS, STAGE_STRIDES), start=1
-    ):
-        for block in range(1, BLOCKS_PER_STAGE + 1):
-            x = _preact_block(
-                x,
-                filters,
-                strides if block == 1 else 1,
-                name=f"stage{stage}_block{block}",
-            )
-    x = _common.batch_norm(x, name="final_bn")
-    x = _common.relu(x, name="final_relu")
-    features = _common.global_pool(x)
-    return _common.classifier(
-        inputs,
-        features,
-        num_classes,
-        dropout,
-        name=name or "preact_resnet18",
-        **extra,
-    )
+    return _common.build(name or "preact_resnet18", _features, input_shape,
+                         num_classes, mean, std, dropout, **extra)

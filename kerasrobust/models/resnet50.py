@@ -5,15 +5,19 @@ import keras
 from kerasrobust.models import _common
 
 
-def resnet50(
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    mean=None,
-    std=None,
-    dropout=0.0,
-    name=None,
-    **extra,
-):
+def _features(x):
+    """The body: `keras.applications.ResNet50` on the normalized images."""
+    return keras.applications.ResNet50(
+        include_top=False,
+        weights=None,
+        input_tensor=x,
+        input_shape=tuple(x.shape[1:]),
+        pooling="avg",
+    ).output
+
+
+def resnet50(input_shape=(32, 32, 3), num_classes=10, mean=None, std=None,
+             dropout=0.0, name=None, **extra):
     """Builds ResNet-50 behind the per-channel normalization layer.
 
     The 50-layer bottleneck network of He et al. (2015), "Deep Residual
@@ -24,30 +28,16 @@ def resnet50(
     `keras.applications.ResNet50(include_top=False, weights=None,
     pooling="avg")`, randomly initialized (no weights are ever downloaded)
     and built on the normalized input, so its layers sit directly in the
-    returned model (`avg_pool` is the penultimate layer, as in every
-    builder here). Dropout on the pooled features (when `dropout > 0`) and
-    a dense layer give the logits. 23.61M parameters for 10 classes.
+    returned model (its `avg_pool` is the penultimate layer, as in every
+    builder here). The common head's dropout and dense layer give the
+    logits. 23.61M parameters for 10 classes.
 
     The body keeps the `keras.applications` initializers (Keras defaults,
-    `glorot_uniform`) and its convolutions keep their biases; the dense
-    layer uses `glorot_uniform`.
+    `glorot_uniform`) and its convolutions keep their biases.
 
-    Args:
-        input_shape: `(height, width, channels)` of the input images, at
-            least 32x32; height and width may be `None`. Images are float32
-            in [0, 1].
-        num_classes: number of classes (>= 2), the size of the logits.
-        mean: per-channel mean subtracted by the first layer; `None` for 0,
-            a scalar for every channel, or one value per channel.
-        std: per-channel standard deviation (> 0) the centered input is
-            divided by; `None` for 1, a scalar, or one value per channel.
-        dropout: dropout rate in [0, 1) on the penultimate features.
-        name: model name, `"resnet50"` by default.
-        **extra: forwarded to `keras.Model`.
-
-    Returns:
-        A functional `keras.Model` from images `(batch, *input_shape)` to
-        float32 logits `(batch, num_classes)`.
+    Takes the builders' common arguments (`kerasrobust.models`) for images
+    of at least 32x32 and returns their logits model, named `"resnet50"` by
+    default.
 
     Example:
 
@@ -58,22 +48,6 @@ def resnet50(
     )
     ```
     """
-    input_shape = _common.check_input_shape(input_shape, min_size=32)
-    num_classes, dropout = _common.check_head_args(num_classes, dropout)
-
-    inputs, x = _common.normalized_input(input_shape, mean, std)
-    body = keras.applications.ResNet50(
-        include_top=False,
-        weights=None,
-        input_tensor=x,
-        input_shape=input_shape,
-        pooling="avg",
-    )
-    return _common.classifier(
-        inputs,
-        body.output,
-        num_classes,
-        dropout,
-        name=name or "resnet50",
-        **extra,
-    )
+    return _common.build(name or "resnet50", _features, input_shape,
+                         num_classes, mean, std, dropout, min_size=32,
+                         **extra)

@@ -228,8 +228,11 @@ def _check_k_n(k, n, k_name="k", n_name="n"):
     return k, n
 
 
-def _run_elementwise(fn, k, n, alpha):
-    """``fn`` on the broadcast arrays; a float or a float64 array."""
+def _clopper_pearson(fn, k, n, alpha):
+    """``fn`` on the checked, broadcast arguments of a Clopper-Pearson
+    bound; a float or a float64 array."""
+    k, n = _check_k_n(k, n)
+    alpha = _check_alpha_array("alpha", alpha)
     k, n, alpha = np.broadcast_arrays(k, n, alpha)
     out = fn(*(tf.constant(np.ravel(v), _F64) for v in (k, n, alpha)))
     out = out.numpy().reshape(k.shape)
@@ -256,9 +259,7 @@ def clopper_pearson_lower(k, n, alpha):
     Returns:
         A float, or a float64 array of the broadcast shape of the arguments.
     """
-    k, n = _check_k_n(k, n)
-    return _run_elementwise(_cp_lower_fn, k, n,
-                            _check_alpha_array("alpha", alpha))
+    return _clopper_pearson(_cp_lower_fn, k, n, alpha)
 
 
 def clopper_pearson_upper(k, n, alpha):
@@ -270,17 +271,10 @@ def clopper_pearson_upper(k, n, alpha):
 
     Guarantee: if ``k ~ Bin(n, p)`` then ``P(pUpper < p) <= alpha``.
 
-    Args:
-        k: number of successes (int or integer array), ``0 <= k <= n``.
-        n: number of trials (int or integer array), ``n >= 1``.
-        alpha: one-sided error in ``[0, 1)``; ``alpha = 0`` gives 1.
-
-    Returns:
-        A float, or a float64 array of the broadcast shape of the arguments.
+    Arguments and result as in `clopper_pearson_lower`; ``alpha = 0`` gives
+    the trivial bound 1.
     """
-    k, n = _check_k_n(k, n)
-    return _run_elementwise(_cp_upper_fn, k, n,
-                            _check_alpha_array("alpha", alpha))
+    return _clopper_pearson(_cp_upper_fn, k, n, alpha)
 
 
 def runner_up_upper(other_counts, n, alpha):

@@ -23,7 +23,6 @@ back together.
 """
 
 import datetime
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ import numpy as np
 
 from kerasrobust._io import atomic_write_json
 from kerasrobust._io import atomic_write_text
+from kerasrobust._io import file_digest
 from kerasrobust._validation import check_number
 from kerasrobust.smoothing.certify import ABSTAIN as _ABSTAIN
 
@@ -235,11 +235,7 @@ def read_settings(path):
 
 def file_sha256(path):
     """Hex SHA-256 of a file's bytes (identifies the certified model)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def parse_shard(text):

@@ -25,12 +25,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
-from kerasrobust._validation import model_num_classes
 from kerasrobust.smoothing import sampling
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import METHODS
@@ -101,7 +101,8 @@ class CertifyResult:
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
+class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
+                         keras.layers.Layer):
     """The Gaussian-smoothed version g of a base classifier f.
 
     `g(x) = argmax_c P(f(x + delta) = c)` with `delta ~ N(0, sigma^2 I)`
@@ -208,27 +209,7 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(base_model, keras.Model):
-            raise TypeError(
-                "`base_model` must be a keras.Model that returns class "
-                f"scores, got {type(base_model).__name__}."
-            )
-        self.base_model = base_model
-        inferred = model_num_classes(base_model)
-        if num_classes is None:
-            if inferred is None:
-                raise ValueError(
-                    "Cannot infer `num_classes` from the base model's output "
-                    "shape; pass `num_classes`."
-                )
-            num_classes = inferred
-        self.num_classes = check_number(
-            "num_classes", num_classes, low=2, integer=True)
-        if inferred is not None and inferred != self.num_classes:
-            raise ValueError(
-                f"`num_classes` is {self.num_classes} but the base model "
-                f"returns {inferred} class scores."
-            )
+        self.set_base_model(base_model, num_classes, "class scores")
         self.sigma = check_number("sigma", sigma, low=0, low_open=True)
         if not isinstance(from_logits, (bool, np.bool_)):
             raise TypeError(
@@ -289,9 +270,6 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "base_model": keras.saving.serialize_keras_object(
-                    self.base_model
-                ),
                 "num_classes": self.num_classes,
                 "sigma": self.sigma,
                 "from_logits": self.from_logits,
@@ -301,14 +279,6 @@ class SmoothedClassifier(SavesSeedState, keras.layers.Layer):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["base_model"] = keras.saving.deserialize_keras_object(
-            config["base_model"]
-        )
-        return cls(**config)
 
     # ------------------------------------------------------------ algorithms
     def predict(self, x, n, alpha, batch_size=DEFAULT_BATCH_SIZE,

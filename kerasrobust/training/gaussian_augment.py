@@ -42,6 +42,9 @@ class GaussianAugment(RobustTrainer):
     base = kerasrobust.models.cifar_resnet110(num_classes=10)
     model = kerasrobust.training.GaussianAugment(base, sigma=0.25, seed=0)
     model.compile(optimizer="sgd", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=90)
+    # Certify the base model at the sigma it was trained with.
+    smoothed = kerasrobust.SmoothedClassifier(base, 10, sigma=model.sigma)
     ```
     """
 

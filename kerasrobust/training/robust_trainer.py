@@ -5,12 +5,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
-from kerasrobust._validation import model_num_classes
-from kerasrobust._validation import model_output_shape
 from kerasrobust.training._distribute import local_batch
 from kerasrobust.training._distribute import num_replicas
 from kerasrobust.training._distribute import reducible_logs
@@ -20,7 +19,7 @@ from kerasrobust.training._distribute import symbolic_batch
 
 
 @keras.saving.register_keras_serializable(package="kerasrobust")
-class RobustTrainer(SavesSeedState, keras.Model):
+class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
     """Wraps a classifier and trains it with a vicinal-risk method.
 
     The wrapper owns the training loss (cross-entropy of the base model's
@@ -56,7 +55,8 @@ class RobustTrainer(SavesSeedState, keras.Model):
         base_model: a `keras.Model` mapping images in [0, 1] to logits of
             shape `(batch, num_classes)`.
         num_classes: number of classes; inferred from the base model's
-            output shape when `None`.
+            output shape when `None`, and it must equal that output's size
+            when the shape is known.
         weight_decay: coupled L2 weight decay: `weight_decay * w` is added to
             the gradient of every trainable weight before the optimizer,
             exactly as PyTorch's `SGD(weight_decay=...)` used by the papers'
@@ -88,17 +88,7 @@ class RobustTrainer(SavesSeedState, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(base_model, keras.Model):
-            raise TypeError(
-                "`base_model` must be a keras.Model that returns logits, got "
-                f"{type(base_model).__name__}."
-            )
-        self.base_model = base_model
-        if num_classes is None:
-            num_classes = _infer_num_classes(base_model)
-        self.num_classes = check_number(
-            "num_classes", num_classes, low=2, integer=True
-        )
+        self.set_base_model(base_model, num_classes, "logits")
         self.weight_decay = check_number("weight_decay", weight_decay, low=0)
         if seed is not None:
             seed = check_number("seed", seed, low=0, integer=True)
@@ -300,9 +290,6 @@ class RobustTrainer(SavesSeedState, keras.Model):
         config = super().get_config()
         config.update(
             {
-                "base_model": keras.saving.serialize_keras_object(
-                    self.base_model
-                ),
                 "num_classes": self.num_classes,
                 "weight_decay": self.weight_decay,
                 "seed": self.seed,
@@ -312,14 +299,6 @@ class RobustTrainer(SavesSeedState, keras.Model):
         config.update({h.name: getattr(self, h.name)
                        for h in self.HYPERPARAMETERS})
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["base_model"] = keras.saving.deserialize_keras_object(
-            config["base_model"]
-        )
-        return cls(**config)
 
     # -------------------------------------------------------------- labels
     def as_targets(self, y):
@@ -417,14 +396,3 @@ class RobustTrainer(SavesSeedState, keras.Model):
                 ),
             ]
         return checks
-
-
-def _infer_num_classes(base_model):
-    num_classes = model_num_classes(base_model)
-    if num_classes is None:
-        raise ValueError(
-            "Cannot infer `num_classes` from the base model's output shape "
-            f"{model_output_shape(base_model)!r}; the base model must return "
-            "logits of shape (batch, num_classes), or pass `num_classes`."
-        )
-    return num_classes

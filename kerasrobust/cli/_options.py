@@ -265,6 +265,23 @@ def load_keras_model(path, flag="--model"):
             f"{type(error).__name__}: {reason}).") from None
 
 
+def check_output_dir(flag, path):
+    """Checks, before any work, that folder `path` (given by `flag`) is or
+    can become a writable directory: neither it nor an ancestor is a file.
+    Raises a one-line `ValueError` naming the flag."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path} is a file, not a directory.")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {path} cannot be created: {parent} is a "
+                         "file, not a directory.")
+    if not os.access(path if path.exists() else parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path} is not writable.")
+
+
 def check_output_flags(**paths):
     """Checks that each output path (by flag name: `out=...`, `plot=...`)
     can be written, before any work; `None` paths are skipped. Errors name

@@ -18,6 +18,7 @@ from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_progress_argument
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import add_training_data_arguments
+from kerasrobust.cli._options import check_output_dir
 from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import distribute_strategy
 from kerasrobust.cli._options import print_table
@@ -119,6 +120,7 @@ def run(args):
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"{args.method}_{args.model}_{args.dataset}"))
     ckpt_dir = out_dir / "checkpoint"
+    check_output_dir("--out-dir", out_dir)
     if ResumableCheckpoint.exists(ckpt_dir) and not args.resume:
         raise FileExistsError(
             f"{ckpt_dir} holds a checkpoint of an earlier run. Pass "

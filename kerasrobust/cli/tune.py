@@ -45,6 +45,7 @@ from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_progress_argument
 from kerasrobust.cli._options import add_recipe_arguments
 from kerasrobust.cli._options import add_training_data_arguments
+from kerasrobust.cli._options import check_output_dir
 from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import distribute_strategy
 from kerasrobust.cli._options import print_table
@@ -225,6 +226,7 @@ def run(args):
         check_number("--limit-train", args.limit_train, low=1, integer=True)
     paper_optimizer(1, args.epochs, learning_rate=args.lr,
                     momentum=args.momentum, decay_epochs=args.decay_epochs)
+    check_output_dir("--out-dir", out_dir)
     _check_out_dir(out_dir, args)
 
     import keras

@@ -64,7 +64,8 @@ def ctx(tmp_path_factory):
     softmax = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
                                 keras.layers.Dense(3, activation="softmax")])
     return types.SimpleNamespace(
-        root=root, base=base, softmax=softmax, trainer=trainer, smoothed=smoothed, x=x, y=y,
+        root=root, base=base, softmax=softmax, trainer=trainer,
+        smoothed=smoothed, x=x, y=y,
         nan=nan, uint8=(x * 255).astype(np.uint8), x255=x * 255.0,
         channels=np.zeros((2, 4, 4, 3), np.float32),
         model_path=root / "model.keras", export=export,
@@ -152,7 +153,8 @@ API_ROWS = [
     row("fit", "tf.data batch with a NaN image",
         lambda c: c.trainer.fit(tf.data.Dataset.from_tensor_slices(
             (c.nan, c.y)).batch(4), verbose=0),
-        r"Images `x` contain NaN or inf", error=tf.errors.InvalidArgumentError),
+        r"Images `x` contain NaN or inf",
+        error=tf.errors.InvalidArgumentError),
     row("fit", "tf.data of uint8 images",
         lambda c: c.trainer.fit(tf.data.Dataset.from_tensor_slices(
             (c.uint8, c.y)).batch(4), verbose=0),

@@ -51,6 +51,7 @@ def ctx(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_input")
     base = tiny_base_model(num_classes=NUM_CLASSES)
     base.save(root / "model.keras")
+    tiny_base_model((8, 8, 1), NUM_CLASSES).save(root / "model_8x8.keras")
     trainer = make_trainer("erm", base)
     trainer.compile(optimizer="sgd")
     smoothed = SmoothedClassifier(base, NUM_CLASSES, sigma=0.5, seed=0)
@@ -68,7 +69,8 @@ def ctx(tmp_path_factory):
         smoothed=smoothed, x=x, y=y,
         nan=nan, uint8=(x * 255).astype(np.uint8), x255=x * 255.0,
         channels=np.zeros((2, 4, 4, 3), np.float32),
-        model_path=root / "model.keras", export=export,
+        model_path=root / "model.keras", model_8x8=root / "model_8x8.keras",
+        export=export,
         served=tf.saved_model.load(str(export)), **files)
 
 
@@ -455,10 +457,20 @@ CLI_ROWS = [
                               "--n", "100"),
         r"`--n0` must be <= `--n` = 100, got 200", _out_files),
     cli("certify", "model classes unlike the dataset's",
-        lambda c, o: _certify(c, o, "--out", o / "log.tsv")[:2]
-        + ["--sigma", "0.5", "--dataset", "digits", "--out", o / "log.tsv"],
+        lambda c, o: ["--model", c.model_8x8, "--sigma", "0.5", "--dataset",
+                      "digits", "--out", o / "log.tsv"],
         r"--model returns 3 class scores but --dataset digits has 10 "
         r"classes", _out_files),
+    cli("certify", "model image shape unlike the dataset's",
+        lambda c, o: _certify(c, o, "--out", o / "log.tsv")[2:]
+        + ["--model", c.model_8x8],
+        r"--model takes images of shape \(8, 8, 1\) but --dataset npz has "
+        r"images of shape \(4, 4, 1\)", _out_files),
+    cli("attack", "model image shape unlike the dataset's",
+        lambda c, o: ["--model", c.model_8x8, "--dataset", "npz",
+                      "--data-dir", c.npz_ok, "--json", o / "r.json"],
+        r"--model takes images of shape \(8, 8, 1\) but --dataset npz has "
+        r"images of shape \(4, 4, 1\)", lambda c, o: [o / "r.json"]),
     cli("attack", "--epsilon -1",
         lambda c, o: ["--model", c.model_path, "--epsilon", "-1",
                       "--json", o / "r.json"],

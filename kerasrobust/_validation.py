@@ -455,14 +455,22 @@ def _show(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def require_images(x, name="x"):
-    """`require` checks of a batch of images in [0, 1]: every value finite,
-    none outside [0, 1] by more than `RANGE_TOLERANCE`. For graphs (the
-    exported serving signatures: ``InvalidArgumentError``) and eager
-    tensors (``ValueError``); returns the graph assertions."""
+def require_images(x, name="x", image_shape=None):
+    """`require` checks of a batch of images in [0, 1]: with `image_shape`
+    (the model's per-image shape, `None` entries match any size) the batch
+    has that shape; every value finite, none outside [0, 1] by more than
+    `RANGE_TOLERANCE`. For graphs (the exported serving signatures:
+    ``InvalidArgumentError``; a served signature does not enforce its
+    input shape) and eager tensors (``ValueError``); returns the graph
+    assertions."""
     import tensorflow as tf
 
-    x = tf.cast(x, tf.float32)
+    shape_checks = []
+    if image_shape is not None:
+        shape_checks = [c for c in [require_image_shape(x, image_shape, name)]
+                        if c is not None]
+    with tf.control_dependencies(shape_checks):
+        x = tf.cast(x, tf.float32)
     finite = tf.math.is_finite(x)
     checks = [require(finite, f"Images `{name}` must be finite (no NaN or "
                       "inf); number of non-finite values",
@@ -474,4 +482,23 @@ def require_images(x, name="x"):
                       (low >= -RANGE_TOLERANCE) & (high <= 1 + RANGE_TOLERANCE)),
         f"Images `{name}` must have pixels in [0, 1] (divide 0..255 images by "
         "255); (min, max)", tf.stack([low, high])))
-    return [c for c in checks if c is not None]
+    return shape_checks + [c for c in checks if c is not None]
+
+
+def require_image_shape(x, image_shape, name="x"):
+    """`require` check that `x` is a batch `(N, *image_shape)` (`None`
+    entries of `image_shape` match any size); the message shows the
+    shape the model takes and, after "got", the shape given."""
+    import tensorflow as tf
+
+    want = tf.constant([-1] + [-1 if d is None else int(d)
+                               for d in image_shape], tf.int32)
+    shape = tf.shape(x, out_type=tf.int32)
+    same_rank = tf.equal(tf.size(shape), tf.size(want))
+    fits = tf.cond(
+        same_rank,
+        lambda: tf.reduce_all((shape == want) | (want < 0)),
+        lambda: tf.constant(False))
+    shown = ", ".join("None" if d is None else str(d) for d in image_shape)
+    return require(fits, f"Images `{name}` must have shape (N, {shown}), "
+                   "the shape the model takes; shape", shape)

@@ -1,5 +1,5 @@
 """Calls an exported SavedModel the way a serving process would: with
-TensorFlow only. Run by tests/test_export.py in a fresh interpreter:
+TensorFlow only. Run by tests/test_saved_model.py in a fresh interpreter:
 
     python serving_client.py EXPORT_DIR INPUTS.npz OUTPUTS.npz CONFIGS_JSON
 

@@ -1,7 +1,7 @@
-"""FGSM and PGD: constraints, closed form, strength, caching, bad input."""
+"""FGSM and PGD: constraints, closed form, strength, caching (bad input:
+tests/test_bad_input.py)."""
 
 import gc
-import math
 import weakref
 
 import keras
@@ -227,69 +227,3 @@ def test_same_result_inside_and_outside_a_strategy_scope(digits):
         inside_fgsm, np.asarray(fgsm(reference, x, y, 0.1, norm="2")),
         atol=1e-6)
     assert np.abs(inside - x).max() > 0
-
-
-# --------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "kwargs,match",
-    [
-        (dict(epsilon=-0.1), r"`epsilon` must be in \[0, inf\), got -0.1"),
-        (dict(step_size=-0.01), r"`step_size` must be in \(0, inf\)"),
-        (dict(step_size=0.0), r"`step_size` must be in \(0, inf\)"),
-        (dict(steps=0), r"`steps` must be in \[1, inf\), got 0"),
-        (dict(norm="l1"), r"`norm` must be one of 'inf', '2'; got 'l1'"),
-        (dict(epsilon=math.inf, random_start=True), r"finite `epsilon`"),
-        (dict(clip=(1.0, 0.0)), r"`clip` must be"),
-    ],
-)
-def test_bad_attack_arguments(kwargs, match):
-    model = tiny_base_model()
-    x, y = tiny_data(n=4)
-    args = dict(epsilon=0.1, step_size=0.01, steps=3)
-    args.update(kwargs)
-    with pytest.raises(ValueError, match=match):
-        pgd(model, x, y, **args)
-
-
-def test_bad_fgsm_arguments():
-    model = tiny_base_model()
-    x, y = tiny_data(n=4)
-    with pytest.raises(ValueError, match=r"`epsilon` must be finite"):
-        fgsm(model, x, y, math.inf)
-    with pytest.raises(ValueError, match=r"`norm` must be one of"):
-        fgsm(model, x, y, 0.1, norm="1")
-    with pytest.raises(TypeError, match=r"`epsilon` must be a number"):
-        fgsm(model, x, y, "0.1")
-
-
-@pytest.mark.parametrize(
-    "make,match",
-    [
-        (lambda x, y: (x, np.where(y == 0, 3, y)),
-         r"Labels `y` must be class ids in \[0, 3\).*from 1 to 3"),
-        (lambda x, y: (x, y - 1), r"Labels `y` must be class ids in \[0, 3\)"),
-        (lambda x, y: (x, y[:3]), r"`x` has 4 images but `y` has 3 labels"),
-        (lambda x, y: (x[:, :3], y), r"Images `x` have shape \(3, 4, 1\).*"
-                                     r"takes \(4, 4, 1\)"),
-        (lambda x, y: (x * 255, y), r"Images `x` range from .* outside "
-                                    r"`clip`"),
-        (lambda x, y: ((x * 255).astype(np.uint8), y), r"divide uint8"),
-        (lambda x, y: (x, np.eye(4)[y]), r"one-hot vectors \(N, 3\)"),
-    ],
-)
-def test_bad_images_and_labels(make, match):
-    model = tiny_base_model()
-    x, y = tiny_data(n=4)
-    y = np.array([0, 1, 2, 1])
-    x, y = make(x, y)
-    with pytest.raises(ValueError, match=match):
-        fgsm(model, x, y, 0.1)
-
-
-def test_softmax_output_is_detected():
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(3, activation="softmax")])
-    x, y = tiny_data(n=8)
-    with pytest.raises(ValueError, match=r"appears to output probabilities"
-                                         r".*need logits.*base_model"):
-        pgd(model, x, y, 0.1, 0.01, 2)

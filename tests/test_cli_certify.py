@@ -13,12 +13,12 @@ import keras
 import numpy as np
 import pytest
 
-from kerasrobust.cli import build_parser
 from kerasrobust.cli import main
 from kerasrobust.data import load_dataset
 from kerasrobust.smoothing import read_certify_tsv
 from kerasrobust.smoothing import read_settings
 
+from helpers import assert_help_documents
 from helpers import tiny_base_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,16 +40,10 @@ def certify_args(model_path, tmp_path, *extra):
 
 
 def test_help_documents_every_option():
-    parser = build_parser()
-    certify = parser._subparsers._group_actions[0].choices["certify"]
-    for action in certify._actions:
-        if action.dest != "help":
-            assert action.help, f"option {action.option_strings} has no help"
-    text = certify.format_help()
-    for flag in ("--model", "--dataset", "--sigma", "--n0", "--n ", "--alpha",
-                 "--method", "--out", "--plot", "--limit", "--skip",
-                 "--batch-size", "--data-dir", "--seed"):
-        assert flag in text
+    assert_help_documents("certify", (
+        "--model", "--dataset", "--sigma", "--n0", "--n ", "--alpha",
+        "--method", "--out", "--plot", "--limit", "--skip", "--batch-size",
+        "--data-dir", "--seed"))
 
 
 @pytest.mark.parametrize("method", ["cohen", "tight"])

@@ -70,20 +70,3 @@ def test_default_out_is_the_next_version_folder(model_path, tmp_path,
     (folders[0] / "7").mkdir()
     assert main(["export", "--model", str(model_path)]) == 0
     assert (folders[0] / "8" / "saved_model.pb").is_file()
-
-
-def test_corrupt_model_and_out_on_a_file_exit_2(model_path, tmp_path,
-                                                capsys):
-    corrupt = tmp_path / "corrupt.keras"
-    corrupt.write_bytes(b"not a zip archive")
-    assert main(["export", "--model", str(corrupt)]) == 2
-    err = capsys.readouterr().err
-    assert "corrupt" in err and "not found" not in err
-    assert len(err.strip().splitlines()) == 1
-    a_file = tmp_path / "file"
-    a_file.write_text("x")
-    assert main(["export", "--model", str(model_path), "--out",
-                 str(a_file)]) == 2
-    err = capsys.readouterr().err
-    assert "is a file, not a directory" in err
-    assert len(err.strip().splitlines()) == 1

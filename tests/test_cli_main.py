@@ -1,16 +1,15 @@
 """The `kerasrobust` command itself (kerasrobust/cli/__init__.py): fast
 start, quiet output, one-line errors with exit status 2, flag names."""
 
-import gzip
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from kerasrobust.cli import COMMANDS
 from kerasrobust.cli import error_message
 from kerasrobust.cli import main
 
@@ -23,8 +22,8 @@ def _run(code, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"],
-                                  ["export", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]] + [
+    [command, "--help"] for command in COMMANDS])
 def test_help_and_version_do_not_import_tensorflow(argv):
     # What the console script does: argv[0] is the `kerasrobust` script.
     code = (
@@ -47,10 +46,35 @@ def test_help_and_version_do_not_import_tensorflow(argv):
     if argv == ["--version"]:
         assert "kerasrobust 0.1.0" in result.stdout
     elif argv == ["--help"]:
-        for name in ("train", "attack", "certify", "tune", "export"):
+        for name in COMMANDS:
             assert f"    {name}" in result.stdout
     else:
-        assert "--sigma" in result.stdout
+        # The whole help of the command, choices and method flags included.
+        assert f"usage: kerasrobust {argv[0]}" in result.stdout
+        assert HELP_MARKS[argv[0]] in " ".join(result.stdout.split())
+
+
+#: Text each command's help shows that needs the library's declarations.
+HELP_MARKS = {
+    "train": "--method {erm,dropout,", "certify": "--sampling-precision "
+    "{float32,mixed_bfloat16,mixed_float16}", "attack": "--dataset "
+    "{digits,cifar10,", "tune": "--objective {val_accuracy,",
+    "export": "--sigma", "analyze": "--confidence"}
+
+
+def test_command_line_names_match_the_library():
+    """kerasrobust._names lists, without TensorFlow, the names the library
+    builds in its packages (the choices --help shows)."""
+    import kerasrobust
+    from kerasrobust import _names
+
+    assert _names.DATASET_NAMES == kerasrobust.data.DATASET_NAMES
+    assert _names.MODEL_NAMES == tuple(kerasrobust.models.MODELS)
+    assert _names.OBJECTIVES == kerasrobust.tuning.OBJECTIVES
+    assert _names.TUNERS == tuple(kerasrobust.tuning.TUNERS)
+    assert _names.CERTIFY_METHODS == kerasrobust.smoothing.certify.METHODS
+    assert (_names.SAMPLING_PRECISIONS
+            == kerasrobust.SmoothedClassifier.SAMPLING_PRECISIONS)
 
 
 def test_python_dash_m_is_fast_too():
@@ -87,40 +111,6 @@ def test_errors_are_one_quiet_line_unless_verbose(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert verbose.returncode == 2
     assert quiet.stderr.strip() in verbose.stderr
-
-
-def test_truncated_mnist_and_npz_without_arrays_exit_2(tmp_path, capsys):
-    mnist = tmp_path / "mnist"
-    mnist.mkdir()
-    for stem, header in (("t10k-images-idx3-ubyte", (0x803, 2, 2, 2)),
-                         ("t10k-labels-idx1-ubyte", (0x801, 2))):
-        raw = gzip.compress(b"".join(v.to_bytes(4, "big") for v in header)
-                            + bytes(8))
-        (mnist / (stem + ".gz")).write_bytes(raw[:len(raw) // 2])
-    assert main(["train", "--dataset", "mnist_idx", "--data-dir",
-                 str(tmp_path),
-                 "--epochs", "1", "--out-dir", str(tmp_path / "run")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert "t10k-images-idx3-ubyte.gz is truncated or corrupt" in err
-    npz = tmp_path / "d.npz"
-    np.savez(npz, x_train=np.zeros((2, 2, 2)))
-    assert main(["train", "--dataset", "npz", "--data-dir", str(npz),
-                 "--epochs", "1", "--out-dir", str(tmp_path / "run")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert "lacks y_train, x_test, y_test" in err
-
-
-@pytest.mark.parametrize("command", [["attack"], ["export"],
-                                     ["certify", "--sigma", "0.25"]])
-def test_corrupt_keras_file_says_corrupt(tmp_path, capsys, command):
-    model = tmp_path / "m.keras"
-    model.write_bytes(b"not a zip archive")
-    assert main(command + ["--model", str(model)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert "is corrupt" in err and "not found" not in err.lower()
 
 
 def test_error_messages_name_flags_and_files():

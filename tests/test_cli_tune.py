@@ -13,6 +13,8 @@ from kerasrobust.cli import build_parser
 from kerasrobust.cli import main
 from kerasrobust.data import load_dataset
 
+from helpers import assert_help_documents
+
 FAST = ["tune", "--epochs", "1", "--batch-size", "64", "--limit-train",
         "128", "--max-trials", "2", "--verbose", "0"]
 TUNING_DIR = Path(__file__).resolve().parents[1] / "tuning"
@@ -23,15 +25,9 @@ def results(out):
 
 
 def test_help_documents_every_option():
-    tune = build_parser()._subparsers._group_actions[0].choices["tune"]
-    for action in tune._actions:
-        if action.dest != "help":
-            assert action.help, f"option {action.option_strings} has no help"
-    text = tune.format_help()
-    for flag in ("--method", "--objective", "--max-trials", "--tuner",
-                 "--space", "--dataset", "--epochs", "--out-dir",
-                 "--resume", "--radius"):
-        assert flag in text
+    tune = assert_help_documents("tune", (
+        "--method", "--objective", "--max-trials", "--tuner", "--space",
+        "--dataset", "--epochs", "--out-dir", "--resume", "--radius"))
     # The fixed (not searched) method settings, with each method's default.
     helps = {a.option_strings[0]: a.help for a in tune._actions
              if a.option_strings}

@@ -9,7 +9,6 @@ E[sigmoid(z)], z ~ N(w.x + b, sigma^2 ||w||^2), computed by Gauss-Hermite
 quadrature in NumPy.
 """
 
-import json
 import warnings
 
 import keras
@@ -20,7 +19,8 @@ from scipy import stats
 
 from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing import sampling
-from helpers import mirrored_strategy
+from helpers import assert_keras_round_trip
+from helpers import one_device_and_mirrored
 from helpers import tiny_base_model
 
 SHAPE = (4, 4, 1)
@@ -184,13 +184,6 @@ def test_noisy_copies_keep_shape_and_dtype(dtype):
         (tf.as_dtype(dtype), SHAPE, False)]
 
 
-def test_integer_images_are_refused():
-    x, w, b = make_problem(np.array([0.1]))
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA)
-    with pytest.raises(TypeError, match="`x`.*uint8.*255"):
-        smoothed.certify((x * 255).astype(np.uint8), 10, 10, 0.01)
-
-
 def test_work_plan_packs_inputs_and_splits_draws():
     block = sampling.NOISE_BLOCK
     assert block == 25
@@ -291,55 +284,19 @@ def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
     model = keras.Model(inputs, smoothed(inputs))
     x = np.random.default_rng(0).random((5,) + SHAPE).astype(np.float32)
     model(x)  # advance the stream before saving
-    path = tmp_path / "smoothed.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
+    # Same config, weights and (noisy) outputs: the random stream continues
+    # where the saved one was.
+    loaded = assert_keras_round_trip(model, x, tmp_path / "smoothed.keras",
+                                     layer="smoothed")
     layer = loaded.get_layer("smoothed")
-    assert isinstance(layer, SmoothedClassifier)
-    # JSON round trip: Keras itself reloads some tuples as lists.
-    assert (json.loads(json.dumps(layer.get_config()))
-            == json.loads(json.dumps(smoothed.get_config())))
-    for a, b in zip(layer.base_model.get_weights(), base.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    # The random stream continues where the saved one was.
     np.testing.assert_array_equal(layer.seed_generator.state.numpy(),
                                   smoothed.seed_generator.state.numpy())
-    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6)
     np.testing.assert_array_equal(layer.sample_counts(x, 50),
                                   smoothed.sample_counts(x, 50))
 
 
 # --------------------------------------------------------- (g) bad input
-def test_bad_arguments_name_the_parameter():
-    x, w, b = make_problem(np.array([0.1]))
-    model = linear_model(w, b)
-    for sigma in (0.0, -1.0):
-        with pytest.raises(ValueError, match="`sigma`"):
-            SmoothedClassifier(model, 2, sigma)
-    with pytest.raises(ValueError, match="`num_classes`"):
-        SmoothedClassifier(model, 3, SIGMA)
-    with pytest.raises(TypeError, match="`base_model`"):
-        SmoothedClassifier(lambda z: z, 2, SIGMA)
-    smoothed = SmoothedClassifier(model, 2, SIGMA)
-    with pytest.raises(ValueError, match="`n0`"):
-        smoothed.certify(x, 0, 10, 0.01)
-    with pytest.raises(ValueError, match="`n`"):
-        smoothed.certify(x, 10, 0, 0.01)
-    with pytest.raises(ValueError, match="`n`"):
-        smoothed.predict(x, 0, 0.01)
-    for alpha in (0.0, 1.0, 1.5, -0.1):
-        with pytest.raises(ValueError, match="`alpha`"):
-            smoothed.certify(x, 10, 10, alpha)
-        with pytest.raises(ValueError, match="`alpha`"):
-            smoothed.predict(x, 10, alpha)
-    with pytest.raises(ValueError, match="`method`"):
-        smoothed.certify(x, 10, 10, 0.01, method="exact")
-    with pytest.raises(ValueError, match="`x`.*shape"):
-        smoothed.certify(np.zeros((2, 5, 4, 1), np.float32), 10, 10, 0.01)
-    with pytest.raises(ValueError, match="`x`.*non-finite"):
-        smoothed.predict(np.full((1,) + SHAPE, np.nan, np.float32), 10, 0.1)
-    with pytest.raises(ValueError, match="`inputs`.*shape"):
-        smoothed(np.zeros((2, 3, 3, 1), np.float32))
+# In tests/test_bad_input.py (every boundary in one table).
 
 
 # ------------------------------------------ (h) progress bar and memory
@@ -383,12 +340,9 @@ def test_out_of_memory_halves_the_forward_batch():
 def test_under_mirrored_strategy_matches_one_device():
     x, w, b = make_problem(np.array([0.05, -0.1]), seed=13)
     results = []
-    for strategy in (None, mirrored_strategy()):
-        if strategy is None:
+    for strategy, scope in one_device_and_mirrored():
+        with scope:
             base = linear_model(w, b)
-        else:
-            with strategy.scope():
-                base = linear_model(w, b)
         smoothed = SmoothedClassifier(base, 2, SIGMA, seed=3)
         results.append(smoothed.certify(x, 20, 200, 0.01, verbose=0))
         # A base model built in the scope: both replicas draw.

@@ -1,9 +1,11 @@
 """The `kerasrobust` command line.
 
-Starting fast: `kerasrobust --help`, `--version` and `export --help` load
-neither TensorFlow nor the library (the root package skips its imports when
-it is the command, see `kerasrobust.started_as_command`). Only the module
-of the command being run is imported, and the library with it.
+Starting fast: `kerasrobust --help`, `--version` and `kerasrobust COMMAND
+--help` (every command) load neither TensorFlow nor the library (the root
+package skips its imports when it is the command, see
+`kerasrobust.started_as_command`; the parsers are built from TensorFlow-free
+modules, see `kerasrobust.cli._options`). Only the module of the command
+being run is imported, and the library with it when it runs.
 
 Speaking quietly: unless `kerasrobust --verbose COMMAND ...` is given,
 TensorFlow's C++ log lines are hidden (`TF_CPP_MIN_LOG_LEVEL=3`, set before
@@ -29,26 +31,8 @@ import sys
 import warnings
 
 from kerasrobust._version import __version__
-
-#: Subcommand -> (module, one-line help shown by `kerasrobust --help`).
-COMMANDS = {
-    "train": ("kerasrobust.cli.train",
-              "train a classifier with ALPS or a baseline, evaluate, save"),
-    "attack": ("kerasrobust.cli.attack",
-               "FGSM/PGD error of a saved model (white-box and black-box)"),
-    "certify": ("kerasrobust.cli.certify",
-                "certify a saved model with randomized smoothing (CERTIFY or "
-                "T-CERTIFY), write Cohen's TSV log"),
-    "analyze": ("kerasrobust.cli.analyze",
-                "merge certification logs (shards) and print certified "
-                "accuracy, ACR and its high-probability lower bound"),
-    "tune": ("kerasrobust.cli.tune",
-             "search a method's hyperparameters with keras-tuner, print the "
-             "best and save the best model"),
-    "export": ("kerasrobust.cli.export",
-               "export a saved model as a SavedModel for serving, with "
-               "in-graph smoothed prediction and certification"),
-}
+from kerasrobust.cli._options import COMMANDS
+from kerasrobust.cli._options import attach_loaded_modules
 
 #: Exceptions that mean bad input (or an unusable file) rather than a bug:
 #: printed as one line with exit status 2.
@@ -210,6 +194,7 @@ def _main(argv, index):
         import kerasrobust
 
         kerasrobust.import_all()
+        attach_loaded_modules()
         return args.run(args)
     except USER_ERRORS as error:
         message = error_message(error, flags)

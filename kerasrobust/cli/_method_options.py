@@ -10,10 +10,23 @@ values reach the wrapper and the records.
 
 import argparse
 
-from kerasrobust.training.hyperparameters import METHOD_SPECS
-from kerasrobust.training.hyperparameters import format_value
-from kerasrobust.training.hyperparameters import method_spec
-from kerasrobust.training.hyperparameters import not_applicable_message
+from kerasrobust._names import MODEL_NAMES
+from kerasrobust.cli._options import import_without_package
+
+# The declarations module imports neither Keras nor TensorFlow; loading it
+# without `kerasrobust.training` keeps `--help` fast.
+_declarations = import_without_package(
+    "kerasrobust.training.hyperparameters")
+METHOD_SPECS = _declarations.METHOD_SPECS
+format_value = _declarations.format_value
+method_spec = _declarations.method_spec
+not_applicable_message = _declarations.not_applicable_message
+
+#: The training methods (`--method`) and architectures (`--model`) of
+#: train and tune; `cifar_resnet` needs a depth, `cifar_resnet110` is its
+#: named variant.
+METHODS = tuple(METHOD_SPECS)
+ARCHITECTURES = tuple(name for name in MODEL_NAMES if name != "cifar_resnet")
 
 FAMILY_TITLES = {
     "alps": "method hyperparameters (ALPS paper)",
@@ -52,6 +65,15 @@ def flag_help(entries):
     allowed = "" if h.choices is not None else f", allowed {h.allowed()}"
     text = f"{h.help}{allowed}. Default: {defaults}. Source: {h.reference}"
     return text.replace("%", "%%")
+
+
+def add_method_and_model_arguments(group, method_help, model_help):
+    """`--method` (default alps) and `--model` (default small_cnn), the
+    choices of train and tune."""
+    group.add_argument("--method", choices=METHODS, default="alps",
+                       help=method_help)
+    group.add_argument("--model", choices=ARCHITECTURES, default="small_cnn",
+                       help=model_help)
 
 
 def add_method_arguments(parser, searched=None, title=None):

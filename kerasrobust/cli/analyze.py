@@ -12,28 +12,23 @@ index: for the K shards of a run, the log the unsharded run writes, up to
 the `time` column); `--plot` the certified-accuracy curve.
 """
 
-import argparse
 import math
+
+from kerasrobust.cli._options import add_plot_argument
+from kerasrobust.cli._options import command_parser
 
 RADIUS_STEP = 0.25
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "analyze",
-        help="merge certification logs (shards) and print certified "
-             "accuracy, ACR and its high-probability lower bound",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = command_parser(commands, "analyze", __doc__)
     p.add_argument("logs", nargs="+", metavar="LOG.tsv",
                    help="logs of `kerasrobust certify` (e.g. the K shards of "
                         "one run), or Cohen et al.'s logs")
     p.add_argument("--out", default=None, metavar="PATH",
                    help="write the merged log (and its settings file) here; "
                         "an existing file is not overwritten")
-    p.add_argument("--plot", default=None, metavar="PATH",
-                   help="plot certified accuracy against the radius")
+    add_plot_argument(p)
     p.add_argument("--alpha", type=float, default=None,
                    help="failure probability of each certificate, for the "
                         "lower bound (default: the logs' own alpha; needed "

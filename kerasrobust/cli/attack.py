@@ -23,7 +23,12 @@ import os
 import time
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_model_file_argument
+from kerasrobust.cli._options import check_model_fits_data
+from kerasrobust.cli._options import check_output_flags
+from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import load_keras_model
+from kerasrobust.cli._options import print_table
 
 PAPER_EPSILON = "4/255"
 PAPER_STEP_SIZE = "1/255"
@@ -50,16 +55,9 @@ def parse_radius(text):
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "attack",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(commands, "attack", __doc__, examples=True)
     g = p.add_argument_group("what to attack")
-    g.add_argument("--model", required=True, metavar="PATH",
-                   help="saved .keras model: a kerasrobust training wrapper "
-                        "(model.keras) or a base model returning logits "
-                        "(base_model.keras)")
+    add_model_file_argument(g, "its base model is attacked")
     add_data_arguments(
         g, "dataset whose test split is attacked (default: "
            "digits, bundled with scikit-learn)")
@@ -143,6 +141,7 @@ def _check_flags(args):
             # Before the slow loading of models and data; the loader
             # tells a missing file from a corrupt one.
             load_keras_model(path, flag)
+    check_output_flags(json=args.json, csv=args.csv)
 
 
 def run(args):
@@ -159,6 +158,9 @@ def run(args):
               if args.source_model else None)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
+    for flag, checked in (("--model", model), ("--source-model", source)):
+        if checked is not None:
+            check_model_fits_data(checked, data, args.dataset, flag)
     x, y = data.x_test, data.y_test
     if args.limit is not None:
         x, y = x[:args.limit], y[:args.limit]
@@ -193,9 +195,4 @@ def _print_table(result, attack):
                      f"{result['black_box'][name]:.2f}"))
         rows.append(("source model", result["source_model"]))
     rows.append(("wall time (s)", f"{result['wall_seconds']:.1f}"))
-    width = max(len(k) for k, _ in rows)
-    line = "-" * (width + 3 + max(len(v) for _, v in rows))
-    print(line)
-    for key, value in rows:
-        print(f"{key:<{width}} | {value}")
-    print(line)
+    print_table(rows)

@@ -24,34 +24,29 @@ the measured seconds per image (about 8 s for the small CNN and a minute
 for ResNet-110 at n = 10,000 on 2 busy CPU cores).
 """
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_model_file_argument
+from kerasrobust.cli._options import add_plot_argument
+from kerasrobust.cli._options import add_probabilities_argument
+from kerasrobust.cli._options import add_progress_argument
+from kerasrobust.cli._options import check_model_fits_data
 from kerasrobust.cli._options import check_output_flags
-from kerasrobust.smoothing import SmoothedClassifier
-from kerasrobust.smoothing.certify import METHODS
+from kerasrobust.cli._options import command_parser
+from kerasrobust.cli._options import progress_verbosity
+from kerasrobust._names import CERTIFY_METHODS as METHODS
+from kerasrobust._names import SAMPLING_PRECISIONS
 
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "certify",
-        help="certify a saved model with randomized smoothing (CERTIFY or "
-             "T-CERTIFY), write Cohen's TSV log",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = command_parser(commands, "certify", __doc__)
     g = p.add_argument_group("what to certify")
-    g.add_argument("--model", required=True, metavar="PATH",
-                   help="a .keras file: a base model returning class scores, "
-                        "or a kerasrobust training wrapper (its base model "
-                        "is used), e.g. runs/.../base_model.keras")
-    g.add_argument("--probabilities", action="store_true",
-                   help="the model returns probabilities, not logits (only "
-                        "matters for the soft outputs; votes use argmax)")
+    add_model_file_argument(g, "its base model is certified")
+    add_probabilities_argument(
+        g, " (only matters for the soft outputs; votes use argmax)")
     add_data_arguments(
         g, "test split to certify; tfds datasets need "
            "--download or a prepared --data-dir; "
@@ -89,7 +84,7 @@ def add_parser(commands):
                    help="seed of the Gaussian draws (an image's draws depend "
                         "only on the seed and its test index)")
     g.add_argument("--sampling-precision",
-                   choices=SmoothedClassifier.SAMPLING_PRECISIONS,
+                   choices=SAMPLING_PRECISIONS,
                    default="float32",
                    help="precision of the noisy forward passes: mixed_"
                         "bfloat16 / mixed_float16 run a 16-bit copy of the "
@@ -126,14 +121,10 @@ def add_parser(commands):
                    help="continue the run whose log is --out: keep its rows, "
                         "drop a torn last line, certify the rest (refused "
                         "when its settings differ)")
-    g.add_argument("--plot", default=None, metavar="PATH",
-                   help="also plot certified accuracy against the radius "
-                        "(e.g. curve.png)")
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="0: quiet; 1: progress bar; 2: a progress line "
-                        "(images done, samples/s, ETA) every "
-                        "--progress-every images (default: 1 on a terminal, "
-                        "else 2)")
+    add_plot_argument(g)
+    add_progress_argument(
+        g, "0: quiet; 1: progress bar; 2: a progress line (images done, "
+           "samples/s, ETA) every --progress-every images")
     g.add_argument("--progress-every", type=int, default=10, metavar="N",
                    help="images between progress lines (--verbose 2)")
     p.set_defaults(run=run)
@@ -152,6 +143,7 @@ def run(args):
     from kerasrobust.cli.analyze import print_summary
     from kerasrobust.data import load_dataset
     from kerasrobust.smoothing import CertifyLog
+    from kerasrobust.smoothing import SmoothedClassifier
     from kerasrobust.smoothing import plot_certified_accuracy
     from kerasrobust.smoothing import read_certify_tsv
     from kerasrobust.smoothing import logs
@@ -159,12 +151,7 @@ def run(args):
     base = _load_base_model(args.model, keras)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
-    num_classes = base.output_shape[-1]
-    if num_classes != data.num_classes:
-        raise ValueError(
-            f"--model returns {num_classes} class scores but --dataset "
-            f"{args.dataset} has {data.num_classes} classes."
-        )
+    check_model_fits_data(base, data, args.dataset)
     settings = {
         "model_sha256": logs.file_sha256(args.model),
         "sigma": args.sigma, "n0": args.n0, "n": args.n,
@@ -239,8 +226,7 @@ def _certify_into(log, smoothed, data, todo, seed, args):
 
     from kerasrobust.smoothing.certify_sequential import DEFAULT_FIRST
 
-    verbose = args.verbose if args.verbose is not None else (
-        1 if sys.stdout.isatty() else 2)
+    verbose = progress_verbosity(args.verbose)
     group = smoothed.group_size(
         DEFAULT_FIRST if args.sequential else args.n, args.batch_size)
     progbar = (keras.utils.Progbar(len(todo), unit_name="image")
@@ -299,6 +285,7 @@ def _progress_line(done, total, draws_per_image, elapsed, estimated=False):
 def _check_arguments(args):
     """Fails on bad values before the model or the data is loaded; returns
     the shard `(I, K)` or `None`."""
+    from kerasrobust._validation import check_count
     from kerasrobust._validation import check_number
     from kerasrobust.smoothing.logs import parse_shard
     from kerasrobust.smoothing.logs import settings_path
@@ -306,6 +293,7 @@ def _check_arguments(args):
     check_number("--sigma", args.sigma, low=0, low_open=True)
     check_number("--n0", args.n0, low=1, integer=True)
     check_number("--n", args.n, low=1, integer=True)
+    check_count("--n0", args.n0, high=args.n, high_name="--n")
     check_number("--alpha", args.alpha, low=0, high=1, low_open=True,
                  high_open=True)
     check_number("--batch-size", args.batch_size, low=1, integer=True)

@@ -15,30 +15,24 @@ which picks up the newest version. It also loads with
 `tf.saved_model.load` / `keras.layers.TFSMLayer`.
 """
 
-import argparse
 from pathlib import Path
 
+from kerasrobust.cli._options import add_model_file_argument
+from kerasrobust.cli._options import add_probabilities_argument
+from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import load_keras_model
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "export",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--model", required=True, metavar="PATH",
-                   help="a .keras file: a base model returning class scores, "
-                        "or a kerasrobust training wrapper (its base model "
-                        "is exported), e.g. runs/.../model.keras")
+    p = command_parser(commands, "export", __doc__)
+    add_model_file_argument(p, "its base model is exported")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="destination directory (default: the next "
                         "version folder saved_models/<model name>/<N>)")
     p.add_argument("--sigma", type=float, default=None,
                    help="noise level of the smoothed signatures; without it "
                         "only serving_default is exported")
-    p.add_argument("--probabilities", action="store_true",
-                   help="the model returns probabilities, not logits")
+    add_probabilities_argument(p)
     p.add_argument("--batch-size", type=int, default=1000,
                    help="noisy images per forward pass in the smoothed "
                         "signatures")

@@ -6,56 +6,47 @@ cores. Flags select the paper's settings (`--model preact_resnet18
 --dataset cifar10 --epochs 200`).
 """
 
-import argparse
 import contextlib
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 from kerasrobust._io import atomic_save_model
 from kerasrobust._io import atomic_write_json
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_progress_argument
 from kerasrobust.cli._options import add_recipe_arguments
+from kerasrobust.cli._options import add_training_data_arguments
+from kerasrobust.cli._options import check_output_dir
+from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import distribute_strategy
+from kerasrobust.cli._options import print_table
+from kerasrobust.cli._options import progress_verbosity
+from kerasrobust.cli._method_options import add_method_and_model_arguments
 from kerasrobust.cli._method_options import add_method_arguments
 from kerasrobust.cli._method_options import declared_flags
 from kerasrobust.cli._method_options import flag
 from kerasrobust.cli._method_options import given_hyperparameters
-from kerasrobust.models import MODELS
-from kerasrobust.training.hyperparameters import METHOD_SPECS
-
-# `cifar_resnet` needs a depth; `cifar_resnet110` is its named variant.
-MODEL_NAMES = tuple(name for name in MODELS if name != "cifar_resnet")
-METHODS = tuple(METHOD_SPECS)
+from kerasrobust.cli._method_options import METHOD_SPECS
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "train",
-        help="train a classifier with ALPS or a baseline, evaluate, save",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = command_parser(commands, "train", __doc__)
     g = p.add_argument_group("what to train")
-    g.add_argument("--method", choices=METHODS, default="alps",
-                   help="training method; 'dropout' is ERM with dropout "
-                        "(--dropout) on the penultimate layer; gaussian, "
-                        "adre, smoothadv and adre_adv train base "
-                        "classifiers for randomized smoothing. A "
-                        "hyperparameter flag of another method is an error")
-    g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
-                   help="architecture (kerasrobust.models)")
+    add_method_and_model_arguments(
+        g, "training method; 'dropout' is ERM with dropout (--dropout) on "
+           "the penultimate layer; gaussian, adre, smoothadv and adre_adv "
+           "train base classifiers for randomized smoothing. A "
+           "hyperparameter flag of another method is an error",
+        "architecture (kerasrobust.models)")
     add_data_arguments(
         g, "'digits' is bundled with scikit-learn and needs no "
            "download; tfds datasets need --download or a "
            "prepared --data-dir; mnist_idx/npz/tiny_imagenet "
            "read --data-dir")
-    g.add_argument("--limit-train", type=int, default=None, metavar="N",
-                   help="train on a random subset of N training images")
-    g.add_argument("--no-augment", action="store_true",
-                   help="disable the paper's crop/flip augmentation")
+    add_training_data_arguments(
+        g, "train on a random subset of N training images")
 
     add_method_arguments(p)
 
@@ -75,9 +66,7 @@ def add_parser(commands):
     g.add_argument("--resume", action="store_true",
                    help="continue from the last checkpoint in --out-dir "
                         "(starts fresh if there is none)")
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="Keras progress: 1 bar, 2 one line per epoch "
-                        "(default: 1 on a terminal, else 2)")
+    add_progress_argument(g, "Keras progress: 1 bar, 2 one line per epoch")
     add_scale_arguments(p)
     p.set_defaults(run=run)
     return p
@@ -131,6 +120,7 @@ def run(args):
     out_dir = Path(args.out_dir or os.path.join(
         "runs", f"{args.method}_{args.model}_{args.dataset}"))
     ckpt_dir = out_dir / "checkpoint"
+    check_output_dir("--out-dir", out_dir)
     if ResumableCheckpoint.exists(ckpt_dir) and not args.resume:
         raise FileExistsError(
             f"{ckpt_dir} holds a checkpoint of an earlier run. Pass "
@@ -191,8 +181,7 @@ def run(args):
         # uninterrupted one would from this epoch on.
         initial_epoch=initial_epoch)
     test_ds = data.test_dataset(batch_size=max(args.batch_size, 256))
-    verbose = args.verbose if args.verbose is not None else (
-        1 if sys.stdout.isatty() else 2)
+    verbose = progress_verbosity(args.verbose)
     train_start = time.time()
     if initial_epoch < args.epochs:
         model.fit(train_ds, epochs=args.epochs, initial_epoch=initial_epoch,
@@ -327,11 +316,6 @@ def _print_table(results, out_dir):
         ("test error (%)", fmt(results["test_error_percent"], ".2f")),
         ("wall time (s)", fmt(results["wall_seconds"], ".1f")),
     ]
-    width = max(len(name) for name, _ in rows)
-    line = "-" * (width + 3 + max(len(value) for _, value in rows))
-    print(line)
-    for name, value in rows:
-        print(f"{name:<{width}} | {value}")
-    print(line)
+    print_table(rows)
     print(f"saved: {out_dir / 'model.keras'}, "
           f"{out_dir / 'base_model.keras'}, {out_dir / 'metrics.json'}")

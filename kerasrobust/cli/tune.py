@@ -33,25 +33,28 @@ wrapper, best epoch of the best trial), `best_base_model.keras` (the
 classifier alone) and `best_hyperparameters.json`.
 """
 
-import argparse
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
+from kerasrobust._names import CERTIFY_METHODS
+from kerasrobust._names import OBJECTIVES
+from kerasrobust._names import TUNERS
 from kerasrobust.cli._options import add_data_arguments
+from kerasrobust.cli._options import add_progress_argument
 from kerasrobust.cli._options import add_recipe_arguments
+from kerasrobust.cli._options import add_training_data_arguments
+from kerasrobust.cli._options import check_output_dir
+from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import distribute_strategy
+from kerasrobust.cli._options import print_table
+from kerasrobust.cli._options import progress_verbosity
+from kerasrobust.cli._method_options import add_method_and_model_arguments
 from kerasrobust.cli._method_options import add_method_arguments
 from kerasrobust.cli._method_options import declared_flags
 from kerasrobust.cli._method_options import given_hyperparameters
 from kerasrobust.cli.attack import parse_radius
-from kerasrobust.cli.train import METHODS
-from kerasrobust.cli.train import MODEL_NAMES
-from kerasrobust.smoothing.certify import METHODS as CERTIFY_METHODS
-from kerasrobust.tuning import OBJECTIVES
-from kerasrobust.tuning import TUNERS
 
 PROJECT = "search"
 #: The flags that define a search, stored beside it and compared on
@@ -62,17 +65,11 @@ RUN_ONLY_FLAGS = ("run", "command", "resume", "overwrite", "max_trials",
 
 
 def add_parser(commands):
-    p = commands.add_parser(
-        "tune",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(commands, "tune", __doc__, examples=True)
     g = p.add_argument_group("what to tune")
-    g.add_argument("--method", choices=METHODS, default="alps",
-                   help="training method whose hyperparameters are searched "
-                        "(default: alps)")
-    g.add_argument("--model", choices=MODEL_NAMES, default="small_cnn",
-                   help="base architecture (default: small_cnn)")
+    add_method_and_model_arguments(
+        g, "training method whose hyperparameters are searched (default: "
+           "alps)", "base architecture (default: small_cnn)")
     add_data_arguments(
         g, "dataset (default: digits, bundled with "
            "scikit-learn); tfds datasets need --download or a "
@@ -80,14 +77,11 @@ def add_parser(commands):
     g.add_argument("--val-fraction", type=float, default=0.2,
                    help="fraction of the training set held out to score "
                         "the trials (default: 0.2)")
-    g.add_argument("--limit-train", type=int, default=None, metavar="N",
-                   help="train each trial on at most N of the remaining "
-                        "training images")
-    g.add_argument("--no-augment", action="store_true",
-                   help="disable the paper's crop/flip augmentation")
+    add_training_data_arguments(
+        g, "train each trial on at most N of the remaining training images")
 
     g = p.add_argument_group("search")
-    g.add_argument("--tuner", choices=tuple(TUNERS), default="random",
+    g.add_argument("--tuner", choices=TUNERS, default="random",
                    help="keras-tuner RandomSearch, BayesianOptimization or "
                         "Hyperband (default: random)")
     g.add_argument("--max-trials", type=int, default=10,
@@ -156,9 +150,7 @@ def add_parser(commands):
                    help="where search/, best_model.keras, "
                         "best_base_model.keras and best_hyperparameters.json "
                         "go (default: runs/tune_<method>_<model>_<dataset>)")
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="keras-tuner and Keras progress (default: 1 on a "
-                        "terminal, else 2)")
+    add_progress_argument(g, "keras-tuner and Keras progress")
     p.set_defaults(run=run)
     return p
 
@@ -234,6 +226,7 @@ def run(args):
         check_number("--limit-train", args.limit_train, low=1, integer=True)
     paper_optimizer(1, args.epochs, learning_rate=args.lr,
                     momentum=args.momentum, decay_epochs=args.decay_epochs)
+    check_output_dir("--out-dir", out_dir)
     _check_out_dir(out_dir, args)
 
     import keras
@@ -266,8 +259,7 @@ def run(args):
         augmentation="none" if args.no_augment else data.augmentation,
         crop_padding=data.crop_padding, seed=args.seed)
     strategy = distribute_strategy(args.distribute, tf)
-    verbose = args.verbose if args.verbose is not None else (
-        1 if sys.stdout.isatty() else 2)
+    verbose = progress_verbosity(args.verbose)
 
     def optimizer(hp):
         return paper_optimizer(steps, args.epochs, learning_rate=args.lr,
@@ -427,11 +419,6 @@ def _print_table(summary, files):
              for name, value in summary["hyperparameters"].items()]
     rows += [("test accuracy (best model)", fmt(summary["test_accuracy"])),
              ("wall time (s)", f"{summary['wall_seconds']:.1f}")]
-    width = max(len(name) for name, _ in rows)
-    line = "-" * (width + 3 + max(len(value) for _, value in rows))
     print("Best hyperparameters:")
-    print(line)
-    for name, value in rows:
-        print(f"{name:<{width}} | {value}")
-    print(line)
+    print_table(rows)
     print("saved: " + ", ".join(str(p) for p in files.values()))

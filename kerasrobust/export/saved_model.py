@@ -136,11 +136,12 @@ def export_saved_model(model, path=None, *, sigma=None, from_logits=None,
     archive.track(base_model)
     x_spec = tf.TensorSpec((None,) + image_shape, dtype, name="x")
     archive.add_endpoint(
-        BASE_SIGNATURE, _base_fn(base_model, from_logits), [x_spec])
+        BASE_SIGNATURE, _base_fn(base_model, from_logits, image_shape),
+        [x_spec])
     signatures = [BASE_SIGNATURE]
     if sigma is not None:
         smoothed = _SmoothedGraph(base_model, num_classes, sigma, batch_size,
-                                  seed, dtype)
+                                  seed, dtype, image_shape)
         archive.add_endpoint(
             "predict_smoothed", smoothed.predict,
             [x_spec, tf.TensorSpec((), tf.int32, name="n"),
@@ -244,9 +245,10 @@ def _check_model(base_model):
 # The graph functions
 # ---------------------------------------------------------------------------
 
-def _base_fn(base_model, from_logits):
+def _base_fn(base_model, from_logits, image_shape):
     def serving_default(x):
-        with tf.control_dependencies(require_images(x)):
+        checks = require_images(x, image_shape=image_shape)
+        with tf.control_dependencies(checks):
             x = tf.identity(x)
         scores = base_model(x, training=False)
         probabilities = (tf.nn.softmax(scores, axis=-1) if from_logits
@@ -260,13 +262,14 @@ class _SmoothedGraph:
     """The smoothed signatures' graph code for one base model and sigma."""
 
     def __init__(self, base_model, num_classes, sigma, batch_size, seed,
-                 dtype):
+                 dtype, image_shape):
         self.counter = make_counter(base_model, num_classes)
         self.num_classes = num_classes
         self.sigma = float(sigma)
         self.batch_size = int(batch_size)
         self.seed = seed
         self.dtype = dtype
+        self.image_shape = image_shape
         self._ops = 0
 
     def _next_seed(self):
@@ -303,7 +306,7 @@ class _SmoothedGraph:
                             per_pass)
 
     def predict(self, x, n, alpha):
-        checks = (require_images(x)
+        checks = (require_images(x, image_shape=self.image_shape)
                   + certify_module.check_sample_sizes(n)
                   + certify_module.check_alpha(alpha))
         with tf.control_dependencies(checks):
@@ -322,8 +325,10 @@ class _SmoothedGraph:
 
     def certify_options(self, x, n0, n, alpha, method, alpha_prime_rule,
                         alpha_prime, grid, cap_runner_up):
-        checks = require_images(x) + certify_module.check_arguments(
-            n0, n, alpha, method, alpha_prime_rule, alpha_prime, grid)
+        checks = (require_images(x, image_shape=self.image_shape)
+                  + certify_module.check_arguments(
+                      n0, n, alpha, method, alpha_prime_rule, alpha_prime,
+                      grid))
         with tf.control_dependencies(checks):
             counts_selection = self.sample_counts(tf.identity(x),
                                                   tf.identity(n0))

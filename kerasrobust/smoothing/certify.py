@@ -36,6 +36,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from kerasrobust._names import CERTIFY_METHODS
 from kerasrobust._validation import (
     check_counts,
     check_number,
@@ -52,7 +53,7 @@ from kerasrobust.smoothing.bounds import (
 # Returned as the label when an algorithm abstains (Cohen et al.'s convention).
 ABSTAIN = -1
 
-METHODS = ("cohen", "tight")
+METHODS = CERTIFY_METHODS
 
 #: How T-CERTIFY picks ``alpha'``: from the selection counts, the maximum
 #: over the grid, or a fixed value (the Python API's ``alpha_prime`` takes

@@ -33,6 +33,8 @@ import math
 
 import tensorflow as tf
 
+from kerasrobust._names import SAMPLING_PRECISIONS
+
 # Draws per noise block: the unit of the noise stream (fixed, so that the
 # stream never depends on the batch size) and the smallest forward pass.
 NOISE_BLOCK = 25
@@ -40,7 +42,7 @@ NOISE_BLOCK = 25
 # independent (Cohen et al.'s CERTIFY draws them separately).
 SELECTION, ESTIMATION = 0, 1
 # Precisions the noisy forward passes can run in (`sampling_precision`).
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = SAMPLING_PRECISIONS
 
 
 def blocks_for(start, num):

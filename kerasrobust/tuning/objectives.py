@@ -7,6 +7,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from kerasrobust import _names
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
 from kerasrobust.callbacks import CertifiedAccuracy
@@ -16,8 +17,7 @@ from kerasrobust.evaluate.robustness import as_attack
 from kerasrobust.smoothing.certify import METHODS as CERTIFY_METHODS
 
 #: The objective kinds `objective` accepts.
-OBJECTIVES = ("val_accuracy", "val_loss", "robust_accuracy",
-              "certified_accuracy", "acr")
+OBJECTIVES = _names.OBJECTIVES
 
 #: Options each kind takes, with their defaults.
 _OPTIONS = {

@@ -9,6 +9,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from kerasrobust import _names
 from kerasrobust._io import atomic_write_json
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
@@ -19,11 +20,9 @@ from kerasrobust.tuning.search_space import PARAMETERS
 
 #: The tuners `make_tuner` and `search` build, by name (keras-tuner's
 #: `RandomSearch`, `BayesianOptimization` and `Hyperband`).
-TUNERS = {
-    "random": keras_tuner.RandomSearch,
-    "bayesian": keras_tuner.BayesianOptimization,
-    "hyperband": keras_tuner.Hyperband,
-}
+TUNERS = dict(zip(_names.TUNERS, (keras_tuner.RandomSearch,
+                                   keras_tuner.BayesianOptimization,
+                                   keras_tuner.Hyperband)))
 _COMPLETED = keras_tuner.engine.trial.TrialStatus.COMPLETED
 
 

@@ -81,11 +81,6 @@ def _python_options(config):
 
 
 @pytest.fixture(scope="module")
-def loaded(exported):
-    return tf.saved_model.load(str(exported[1]))
-
-
-@pytest.fixture(scope="module")
 def served(exported, tmp_path_factory):
     """Outputs of every signature, computed in a fresh Python process that
     loads the export with TensorFlow alone."""
@@ -193,91 +188,6 @@ def test_export_info_describes_the_export(exported):
     assert info["image_shape"] == [4, 4, 1]
     assert info["signatures"] == ["serving_default", "predict_smoothed",
                                   "certify", "certify_options"]
-
-
-def _options(**change):
-    """certify_options inputs: the defaults, with `change` applied."""
-    args = dict(n0=tf.constant(10), n=tf.constant(20),
-                alpha=tf.constant(0.01, tf.float64),
-                method=tf.constant("tight"),
-                alpha_prime_rule=tf.constant("selection"),
-                alpha_prime=tf.constant(0.0, tf.float64),
-                grid=tf.zeros([0], tf.float64),
-                cap_runner_up=tf.constant(True))
-    for key, value in change.items():
-        args[key] = tf.constant(value, args[key].dtype)
-    return args
-
-
-BAD_SERVING_ARGUMENTS = [
-    (dict(n0=0), "`n0`"),
-    (dict(n=0), "`n`"),
-    (dict(n0=30, n=20), "`n0`.*<= `n`"),
-    (dict(alpha=1.0), "`alpha`"),
-    (dict(alpha=0.0), "`alpha`"),
-    (dict(alpha=float("nan")), "`alpha`"),
-    (dict(method="fast"), "`method`"),
-    (dict(alpha_prime_rule="best"), "`alpha_prime_rule`"),
-    (dict(alpha_prime_rule="fixed", alpha_prime=0.02), "`alpha_prime`"),
-    (dict(alpha_prime_rule="fixed", alpha_prime=0.0), "`alpha_prime`"),
-    (dict(grid=[0.001, 0.5]), "`grid`"),
-]
-
-
-@pytest.mark.parametrize("change,name", BAD_SERVING_ARGUMENTS)
-def test_bad_serving_arguments_fail_with_their_name(loaded, change, name):
-    x = tf.constant(_inputs(2))
-    with pytest.raises(tf.errors.InvalidArgumentError, match=name):
-        loaded.certify_options(x, **_options(**change))
-    if set(change) <= {"n0", "n", "alpha", "method"}:
-        args = _options(**change)
-        with pytest.raises(tf.errors.InvalidArgumentError, match=name):
-            loaded.certify(x, args["n0"], args["n"], args["alpha"],
-                           args["method"])
-
-
-def _bad_images():
-    x = _inputs(3)
-    nan = x.copy()
-    nan[1] = np.nan  # an all-NaN image
-    one_inf = x.copy()
-    one_inf[2, 1, 1, 0] = np.inf
-    below, above = x.copy(), x.copy()
-    below[0, 0, 0, 0] = -0.01
-    above[2, 3, 3, 0] = 1.01
-    return [(nan, "finite"), (one_inf, "finite"), (x * 255.0, r"\[0, 1\]"),
-            (below, r"\[0, 1\]"), (above, r"\[0, 1\]")]
-
-
-@pytest.mark.parametrize("case", range(5))
-def test_bad_images_fail_every_signature(loaded, case):
-    images, match = _bad_images()[case]
-    x = tf.constant(images)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
-        loaded.certify(x, 10, 20, tf.constant(0.01, tf.float64), "cohen")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
-        loaded.certify_options(x, **_options())
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
-        loaded.predict_smoothed(x, 10, tf.constant(0.01, tf.float64))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`x`.*" + match):
-        loaded.signatures["serving_default"](x=x)
-
-
-def test_rounding_outside_unit_range_is_accepted(loaded):
-    x = np.clip(_inputs(2), 0, 1)
-    x[0, 0, 0, 0] = 1.0 + 1e-6
-    x[1, 0, 0, 0] = -1e-6
-    out = loaded.certify(tf.constant(x), 10, 20,
-                         tf.constant(0.01, tf.float64), "cohen")
-    assert out["label"].shape == (2,)
-
-
-def test_bad_predict_arguments(loaded):
-    x = tf.constant(_inputs(2))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`alpha`"):
-        loaded.predict_smoothed(x, 10, tf.constant(0.0, tf.float64))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="`n`"):
-        loaded.predict_smoothed(x, 0, tf.constant(0.1, tf.float64))
 
 
 def test_seeded_exports_draw_the_same_noise(tmp_path):

@@ -19,20 +19,16 @@ from kerasrobust.cli import build_parser
 from kerasrobust.cli import main
 from kerasrobust.data import load_dataset
 
+from helpers import assert_help_documents
+
 FAST = ["train", "--epochs", "2", "--batch-size", "64", "--limit-train",
         "256", "--verbose", "0"]
 
 
 def test_help_documents_every_option():
-    parser = build_parser()
-    train = parser._subparsers._group_actions[0].choices["train"]
-    for action in train._actions:
-        if action.dest != "help":
-            assert action.help, f"option {action.option_strings} has no help"
-    text = train.format_help()
-    for flag in ("--method", "--model", "--dataset", "--epochs", "--resume",
-                 "--epsilon", "--beta-mode", "--out-dir"):
-        assert flag in text
+    assert_help_documents("train", (
+        "--method", "--model", "--dataset", "--epochs", "--resume",
+        "--epsilon", "--beta-mode", "--out-dir"))
 
 
 def test_train_writes_model_and_metrics(tmp_path, capsys):

@@ -1,7 +1,5 @@
 """The certification callback writes certified accuracy into fit's logs."""
 
-import contextlib
-
 import keras
 import numpy as np
 import pytest
@@ -71,13 +69,12 @@ def test_bad_arguments(kwargs, match):
 def test_under_a_strategy_certifies_once_over_both_replicas():
     """fit under MirroredStrategy (2 logical CPUs) logs what one device
     logs, and the certification's forward passes ran on both replicas."""
-    from helpers import mirrored_strategy
+    from helpers import one_device_and_mirrored
     from helpers import tiny_base_model
 
     x, y = tiny_data(n=8)
     histories, callbacks = [], []
-    for strategy in (None, mirrored_strategy()):
-        scope = strategy.scope() if strategy else contextlib.nullcontext()
+    for _, scope in one_device_and_mirrored():
         with scope:
             model = GaussianAugment(tiny_base_model(seed=3), sigma=0.5,
                                     seed=0)

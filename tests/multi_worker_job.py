@@ -1,11 +1,15 @@
 """One worker of the two-process tests (tests/test_multi_worker.py).
 
-Run as `python multi_worker_job.py INDEX PORT0,PORT1 OUT.npz [CKPT_DIR]`:
-it joins a two-worker `MultiWorkerMirroredStrategy` on 127.0.0.1 through
-`TF_CONFIG`, trains every method on the same global batches and saves each
-method's weights; with CKPT_DIR it also interrupts and resumes a run with a
-`ResumableCheckpoint` there. `train_methods(None)` runs the same jobs in one process without a
-strategy, the reference the workers are compared with.
+Run as `python multi_worker_job.py INDEX PORT0,PORT1 OUT.npz [CKPT_DIR
+[resume]]`: it joins a two-worker `MultiWorkerMirroredStrategy` on
+127.0.0.1 through `TF_CONFIG`, trains every method on the same global
+batches and saves each method's weights (and the rows of the library's
+pipeline this worker receives); with CKPT_DIR it then starts an ALPS run
+with a `ResumableCheckpoint` there and waits after the checkpoint of epoch 1
+for the test to kill it (SIGKILL). With `resume`, new processes resume that
+run from CKPT_DIR and save its final weights. `train_methods(None)` runs
+the same jobs in one process without a strategy, the reference the workers
+are compared with.
 """
 
 import json
@@ -87,41 +91,60 @@ def train_on_pipeline(strategy, epochs=2):
     return model.base_model.get_weights()
 
 
-def interrupted_and_resumed(strategy, directory, epochs=3, stop_at=2):
-    """ALPS with a ResumableCheckpoint, interrupted at the start of epoch
-    `stop_at`, then resumed by a new model; returns its final weights (and
-    the epoch it resumed from)."""
+CHECKPOINT_EPOCHS = 3
+
+
+def checkpointed_alps(strategy, directory, pause_at=None, marker=None):
+    """ALPS with a ResumableCheckpoint in `directory`, trained to
+    `CHECKPOINT_EPOCHS` epochs, resuming from the checkpoint when there is
+    one. With `pause_at`, the run stops at the start of that epoch (after
+    the checkpoint of the epoch before is written), writes `marker` and
+    waits to be killed. Returns the final weights and the epoch it resumed
+    from."""
     import contextlib
+    import time
+    from pathlib import Path
 
     import keras
 
     from kerasrobust.callbacks import ResumableCheckpoint
     from kerasrobust.training import ALPS
 
-    class Interrupt(keras.callbacks.Callback):
+    class WaitToBeKilled(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            if epoch == stop_at:
-                raise KeyboardInterrupt
+            if epoch == pause_at:
+                Path(marker).write_text(str(epoch))
+                time.sleep(600)
+                raise RuntimeError("was not killed within 600 s")
+
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = ALPS(base_model(), seed=1, weight_decay=1e-3)
+        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    ckpt = ResumableCheckpoint(directory)
+    model, initial_epoch, _ = ckpt.restore_or(model)
+    x, y = data()
+    model.fit(x, y, batch_size=GLOBAL_BATCH, shuffle=False, verbose=0,
+              epochs=CHECKPOINT_EPOCHS, initial_epoch=initial_epoch,
+              callbacks=[ckpt, WaitToBeKilled()])
+    return model.base_model.get_weights(), initial_epoch
+
+
+def worker_rows(strategy):
+    """One epoch of the shuffled, augmented pipeline as this worker's
+    replicas receive it: `(images, labels)` concatenated over the steps."""
+    import numpy as np
+
+    from kerasrobust.data import distribute_dataset
+    from kerasrobust.data import make_dataset
 
     x, y = data()
-
-    def new_model():
-        with strategy.scope() if strategy else contextlib.nullcontext():
-            model = ALPS(base_model(), seed=1, weight_decay=1e-3)
-            model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
-        return model
-
-    fit = dict(batch_size=GLOBAL_BATCH, shuffle=False, verbose=0)
-    try:
-        new_model().fit(x, y, epochs=epochs, callbacks=[
-            ResumableCheckpoint(directory), Interrupt()], **fit)
-    except KeyboardInterrupt:
-        pass
-    ckpt = ResumableCheckpoint(directory)
-    model, initial_epoch, _ = ckpt.restore_or(new_model())
-    model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=[ckpt], **fit)
-    return model.base_model.get_weights(), initial_epoch
+    ds = make_dataset(x, y, GLOBAL_BATCH, training=True,
+                      augmentation="crop_flip", crop_padding=1, seed=5)
+    images, labels = [], []
+    for xb, yb in distribute_dataset(ds, strategy):
+        images += [t.numpy() for t in strategy.experimental_local_results(xb)]
+        labels += [t.numpy() for t in strategy.experimental_local_results(yb)]
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def keras_bugs_present(strategy):
@@ -153,7 +176,27 @@ def keras_bugs_present(strategy):
     return np.array([build_bug, reduce_bug])
 
 
-def main(index, ports, out, checkpoint_dir=None):
+def save(out, results, **extra):
+    """Writes `results` to `out` as one .npz, renamed into place (the test
+    reads it while the process may still be running)."""
+    import numpy as np
+
+    arrays = dict(extra)
+    for key, value in results.items():
+        if isinstance(value, (list, tuple)):
+            for i, w in enumerate(value):
+                arrays[f"{key}/{i}"] = w
+        else:
+            arrays[key] = value
+    tmp = out + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+
+
+def main(index, ports, out, checkpoint_dir=None, mode="train"):
+    """`mode` "train": every method, then a checkpointed ALPS run that
+    waits at epoch 1 to be killed (with `checkpoint_dir`); "resume": only
+    the checkpointed run, resumed from `checkpoint_dir`."""
     os.environ["TF_CONFIG"] = json.dumps({
         "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
         "task": {"type": "worker", "index": index},
@@ -162,23 +205,23 @@ def main(index, ports, out, checkpoint_dir=None):
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    replicas = strategy.num_replicas_in_sync
+    if mode == "resume":
+        weights, resumed_from = checkpointed_alps(strategy, checkpoint_dir)
+        save(out, {"alps/resumed": weights}, replicas=replicas,
+             resumed_from=np.array(resumed_from))
+        return
     results = train_methods(strategy)
     results["keras_bugs"] = keras_bugs_present(strategy)
+    results["pipeline/images"], results["pipeline/labels"] = worker_rows(
+        strategy)
+    save(out, results, replicas=replicas)
     if checkpoint_dir:
-        results["alps/resumed"], resumed_from = interrupted_and_resumed(
-            strategy, checkpoint_dir)
-        results["resumed_from"] = np.array(resumed_from)
-    arrays = {}
-    for key, value in results.items():
-        if isinstance(value, list):
-            for i, w in enumerate(value):
-                arrays[f"{key}/{i}"] = w
-        else:
-            arrays[key] = value
-    np.savez(out, replicas=strategy.num_replicas_in_sync, **arrays)
+        checkpointed_alps(strategy, checkpoint_dir, pause_at=1,
+                          marker=out + ".paused")
 
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main(int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3],
-         *sys.argv[4:5])
+         *sys.argv[4:6])

@@ -51,6 +51,7 @@ def ctx(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_input")
     base = tiny_base_model(num_classes=NUM_CLASSES)
     base.save(root / "model.keras")
+    tiny_base_model((8, 8, 1), NUM_CLASSES).save(root / "model_8x8.keras")
     trainer = make_trainer("erm", base)
     trainer.compile(optimizer="sgd")
     smoothed = SmoothedClassifier(base, NUM_CLASSES, sigma=0.5, seed=0)
@@ -64,10 +65,12 @@ def ctx(tmp_path_factory):
     softmax = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
                                 keras.layers.Dense(3, activation="softmax")])
     return types.SimpleNamespace(
-        root=root, base=base, softmax=softmax, trainer=trainer, smoothed=smoothed, x=x, y=y,
+        root=root, base=base, softmax=softmax, trainer=trainer,
+        smoothed=smoothed, x=x, y=y,
         nan=nan, uint8=(x * 255).astype(np.uint8), x255=x * 255.0,
         channels=np.zeros((2, 4, 4, 3), np.float32),
-        model_path=root / "model.keras", export=export,
+        model_path=root / "model.keras", model_8x8=root / "model_8x8.keras",
+        export=export,
         served=tf.saved_model.load(str(export)), **files)
 
 
@@ -322,25 +325,30 @@ API_ROWS = [
     row("load_dataset npz", "labels 5..14",
         lambda c: load_dataset("npz", data_dir=c.npz_labels_5_14),
         r"Labels `y_train/y_test` must be class ids 0..K-1: they go from 5 "
-        r"to 14 but class\(es\) 0, 1, 2, 3, 4 never occur"),
+        r"to 14 but class\(es\) 0, 1, 2, 3, 4 never occur",
+        unchanged=lambda c: [c.npz_labels_5_14]),
     row("load_dataset npz", "no x_test/y_test/y_train keys",
         lambda c: load_dataset("npz", data_dir=c.npz_no_keys),
         r"lacks y_train, x_test, y_test; it must hold x_train, y_train, "
-        r"x_test, y_test \(it holds x_train\)"),
+        r"x_test, y_test \(it holds x_train\)",
+        unchanged=lambda c: [c.npz_no_keys]),
     row("load_dataset npz", "0..255 float pixels",
         lambda c: load_dataset("npz", data_dir=c.npz_255),
-        r"`x_train`.*\[0, 1\]"),
+        r"`x_train`.*\[0, 1\]",
+        unchanged=lambda c: [c.npz_255]),
     row("load_dataset npz", "int32 images",
         lambda c: load_dataset("npz", data_dir=c.npz_int_images),
         r"`x_train` must be uint8 \(0..255\) or floating point in \[0, 1\], "
-        r"got dtype int32"),
+        r"got dtype int32",
+        unchanged=lambda c: [c.npz_int_images]),
     row("load_dataset npz", "unknown keyword",
         lambda c: load_dataset("npz", data_dir=c.npz_ok, num_class=3),
         r"load_dataset\('npz'\) got unexpected keyword argument\(s\) "
         r"num_class; 'npz' accepts: num_classes", error=TypeError),
     row("load_dataset mnist_idx", "truncated .gz",
         lambda c: load_dataset("mnist_idx", data_dir=c.mnist_truncated),
-        r"t10k-images-idx3-ubyte.gz is truncated or corrupt"),
+        r"t10k-images-idx3-ubyte.gz is truncated or corrupt",
+        unchanged=lambda c: [c.mnist_truncated]),
     row("load_dataset", "unknown name",
         lambda c: load_dataset("imagenet"),
         r"`name` must be one of 'digits', .*'npz'; got 'imagenet'"),
@@ -354,13 +362,12 @@ def test_python_api(ctx, call, error, match, unchanged):
 
 
 # --------------------------------------------------------------- command line
-def cli(command, what, argv, match, unchanged=(), missing=None):
+def cli(command, what, argv, match, unchanged=()):
     """One command-line row: `kerasrobust COMMAND ARGV` exits 2 with one
     line matching `match`; `argv` and `unchanged` are functions of the
-    context and the test's empty folder `out`."""
-    marks = (pytest.mark.xfail(strict=True, reason=f"missing check: "
-                               f"{missing}") if missing else ())
-    return pytest.param(command, argv, match, unchanged, marks=marks,
+    context and the test's empty folder `out` (the `.keras` model file is
+    always checked unchanged)."""
+    return pytest.param(command, argv, match, unchanged,
                         id=f"{command}: {what}")
 
 
@@ -446,10 +453,20 @@ CLI_ROWS = [
                               "--n", "100"),
         r"`--n0` must be <= `--n` = 100, got 200", _out_files),
     cli("certify", "model classes unlike the dataset's",
-        lambda c, o: _certify(c, o, "--out", o / "log.tsv")[:2]
-        + ["--sigma", "0.5", "--dataset", "digits", "--out", o / "log.tsv"],
+        lambda c, o: ["--model", c.model_8x8, "--sigma", "0.5", "--dataset",
+                      "digits", "--out", o / "log.tsv"],
         r"--model returns 3 class scores but --dataset digits has 10 "
         r"classes", _out_files),
+    cli("certify", "model image shape unlike the dataset's",
+        lambda c, o: _certify(c, o, "--out", o / "log.tsv")[2:]
+        + ["--model", c.model_8x8],
+        r"--model takes images of shape \(8, 8, 1\) but --dataset npz has "
+        r"images of shape \(4, 4, 1\)", _out_files),
+    cli("attack", "model image shape unlike the dataset's",
+        lambda c, o: ["--model", c.model_8x8, "--dataset", "npz",
+                      "--data-dir", c.npz_ok, "--json", o / "r.json"],
+        r"--model takes images of shape \(8, 8, 1\) but --dataset npz has "
+        r"images of shape \(4, 4, 1\)", lambda c, o: [o / "r.json"]),
     cli("attack", "--epsilon -1",
         lambda c, o: ["--model", c.model_path, "--epsilon", "-1",
                       "--json", o / "r.json"],

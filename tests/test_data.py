@@ -695,3 +695,277 @@ def test_image_dataset_refuses_uint8_and_float_255():
     with pytest.raises(ValueError, match=r"`x_test` range from 255 to 255"):
         data.ImageDataset("d", np.zeros((2, 2, 2, 1), np.float32), y,
                           np.full((2, 2, 2, 1), 255.0), y, 2)
+
+
+# ------------------------------- per-row augmentation, uint8, per worker
+
+
+def test_row_uniforms_are_rows_of_one_philox_stream():
+    seed = tf.constant([7, 11], tf.int64)
+    # TensorFlow's own stateless draw of the whole batch, 4 per row.
+    whole = tf.random.stateless_uniform([6 * 4], seed, alg="philox")
+    whole = whole.numpy().reshape(6, 4)
+    np.testing.assert_array_equal(data.row_uniforms(seed, 0, 6).numpy(),
+                                  whole)
+    np.testing.assert_array_equal(data.row_uniforms(seed, 2, 3).numpy(),
+                                  whole[2:5])
+    other = data.row_uniforms(tf.constant([7, 12], tf.int64), 0, 6).numpy()
+    assert not np.allclose(other, whole)
+
+
+def test_augment_rows_apart_equal_the_whole_batch():
+    x = _images(n=10, size=6, channels=1)
+    seed = tf.constant([3, 4], tf.int64)
+    whole = data.augment_rows(x, "crop_flip", 2, seed).numpy()
+    for start, stop in ((0, 5), (5, 10), (3, 4), (7, 10)):
+        part = data.augment_rows(x[start:stop], "crop_flip", 2, seed,
+                                 first_row=start).numpy()
+        np.testing.assert_array_equal(part, whole[start:stop])
+    for image, source in zip(whole, x):
+        assert (_matching_offsets(_pad(source, 2), image)
+                or _matching_offsets(_pad(source[:, ::-1], 2), image))
+    np.testing.assert_array_equal(
+        data.augment_rows(x, "none", 2, seed).numpy(), x)
+    crop_only = data.augment_rows(x, "crop", 2, seed).numpy()
+    for image, source in zip(crop_only, x):  # the same windows, unflipped
+        assert _matching_offsets(_pad(source, 2), image)
+
+
+def test_augment_rows_offsets_and_flips_are_uniform():
+    """Chi-square goodness of fit of the 3 x 3 windows (padding 1) and
+    the flip over 4,500 rows."""
+    from scipy import stats
+
+    n, p = 4500, 1
+    # Distinct, asymmetric pixel values identify window and flip.
+    image = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1) / 10
+    out = data.augment_rows(np.repeat(image, n, 0), "crop_flip", p,
+                            tf.constant([5, 9], tf.int64)).numpy()
+    counts = np.zeros((3, 3), int)
+    flips = 0
+    for o in out:
+        plain = _matching_offsets(_pad(image[0], p), o)
+        mirrored = _matching_offsets(_pad(image[0][:, ::-1], p), o)
+        assert len(plain) + len(mirrored) == 1
+        dy, dx = (plain or mirrored)[0]
+        # A mirrored window at column offset dx was cut at 2p - dx.
+        counts[dy, dx if plain else 2 * p - dx] += 1
+        flips += bool(mirrored)
+    assert stats.chisquare(counts.ravel()).pvalue > 1e-3
+    assert stats.binomtest(flips, n, 0.5).pvalue > 1e-3
+
+
+def test_make_dataset_keeps_uint8_and_divides_each_batch():
+    rng = np.random.default_rng(0)
+    x8 = rng.integers(0, 256, (23, 6, 6, 3), dtype=np.uint8)
+    x8[0] = 255
+    as_float = x8.astype(np.float32) / np.float32(255.0)
+    for training in (False, True):
+        kwargs = dict(batch_size=5, training=training,
+                      augmentation="crop_flip", crop_padding=2, seed=4)
+        a = _epoch(data.make_dataset(x8, np.arange(23), **kwargs))
+        b = _epoch(data.make_dataset(as_float, np.arange(23), **kwargs))
+        for (xa, ya), (xb, yb) in zip(a, b):
+            assert xa.dtype == np.float32
+            np.testing.assert_array_equal(ya, yb)
+            np.testing.assert_array_equal(xa, xb)
+        assert np.concatenate([xa for xa, _ in a]).max() == 1.0
+    with pytest.raises(ValueError, match="rank-4"):
+        data.make_dataset(x8[0], np.arange(6), batch_size=2)
+    with pytest.raises(ValueError, match="dtype int32"):
+        data.make_dataset(x8.astype(np.int32), np.arange(23), batch_size=2)
+
+
+class _Context:
+    """A `tf.distribute.InputContext` for worker `index` of `workers`."""
+
+    def __init__(self, workers, index, replicas):
+        self.num_input_pipelines = workers
+        self.input_pipeline_id = index
+        self.num_replicas_in_sync = replicas
+
+
+@pytest.mark.parametrize("workers,replicas,n,batch", [
+    (2, 2, 23, 8),   # one replica per worker; last batch 7 splits 4 + 3
+    (2, 4, 22, 6),   # two per worker; last batch 4 splits 1 + 1 + 1 + 1
+    (3, 3, 10, 4),   # last batch 2: the third replica gets no rows
+])
+def test_per_worker_pipelines_rebuild_the_global_batches(workers, replicas,
+                                                         n, batch):
+    x = _images(n=n, size=5, channels=1)
+    ds = data.make_dataset(x, np.arange(n), batch, training=True,
+                           augmentation="crop_flip", crop_padding=1, seed=6)
+    pipelines = [ds._kerasrobust_per_worker(_Context(workers, w, replicas))
+                 for w in range(workers)]
+    for _ in range(2):  # two epochs: each pipeline reshuffles alike
+        expected = _epoch(ds)
+        parts = [_epoch(p) for p in pipelines]
+        local = replicas // workers
+        for step, (xb, yb) in enumerate(expected):
+            # Replica r = worker * local + j reads element step * local + j
+            # of its worker's pipeline: its contiguous slice, in order.
+            pieces = [parts[r // local][step * local + r % local]
+                      for r in range(replicas)]
+            sizes = [len(py) for _, py in pieces]
+            assert max(sizes) - min(sizes) <= 1 and sum(sizes) == len(yb)
+            np.testing.assert_array_equal(
+                np.concatenate([py for _, py in pieces]), yb)
+            np.testing.assert_array_equal(
+                np.concatenate([px for px, _ in pieces]), xb)
+        for w in range(workers):
+            assert len(parts[w]) == len(expected) * local
+
+
+def test_per_worker_pipelines_need_a_seed():
+    x = _images(n=8)
+    ds = data.make_dataset(x, np.arange(8), 4, training=True, seed=None)
+    with pytest.raises(ValueError, match="seed=None.*multi-worker"):
+        ds._kerasrobust_per_worker(_Context(2, 0, 2))
+    ds._kerasrobust_per_worker(_Context(1, 0, 2))  # one worker: fine
+
+
+def test_distribute_dataset_under_mirrored_strategy():
+    """One worker, two replicas: replica k gets the k-th half of each global
+    batch; other datasets go through experimental_distribute_dataset."""
+    from helpers import mirrored_strategy
+
+    strategy = mirrored_strategy()
+    x = _images(n=12, size=5, channels=1)
+    ds = data.make_dataset(x, np.arange(12), 6, training=True,
+                           augmentation="crop", crop_padding=1, seed=2)
+    expected = _epoch(ds)
+    dist = data.distribute_dataset(ds, strategy)
+    assert dist.cardinality == 2  # steps, as Keras reads it
+    for (xb, yb), (dx, dy) in zip(expected, dist):
+        halves = strategy.experimental_local_results(dy)
+        assert [len(h) for h in halves] == [3, 3]
+        np.testing.assert_array_equal(np.concatenate(halves), yb)
+        np.testing.assert_array_equal(
+            np.concatenate(strategy.experimental_local_results(dx)), xb)
+    plain = tf.data.Dataset.from_tensor_slices(np.arange(4)).batch(2)
+    assert not hasattr(data.distribute_dataset(plain, strategy),
+                       "_kerasrobust_per_worker")
+    assert data.distribute_dataset(ds, tf.distribute.get_strategy()) is ds
+
+
+def test_image_dataset_keeps_uint8(cifar_npz):
+    ds = data.load_dataset("npz", data_dir=str(cifar_npz))
+    raw = np.load(cifar_npz)
+    assert ds.stored_images("train").dtype == np.uint8
+    np.testing.assert_array_equal(ds.stored_images("test"), raw["x_test"])
+    xb, yb = next(iter(ds.test_dataset(batch_size=64)))
+    assert xb.dtype == tf.float32
+    np.testing.assert_array_equal(xb.numpy(),
+                                  raw["x_test"][:64] / np.float32(255.0))
+    assert not ds._as_float  # the pipelines made no float32 copy
+    assert ds.input_shape == (32, 32, 3) and "5085" in repr(ds)
+    assert not ds._as_float
+    assert ds.x_train.dtype == np.float32 and ds.x_train.max() == 1.0
+    assert ds.x_train is ds.x_train  # converted once
+    with pytest.raises(ValueError, match="split"):
+        ds.stored_images("val")
+    # Without keep_uint8, uint8 is still refused
+    # (test_image_dataset_refuses_uint8_and_float_255); with it, float
+    # arrays (a subset, dataclasses.replace) are accepted as before.
+    import dataclasses
+    sub = dataclasses.replace(ds, x_train=ds.x_train[:10],
+                              y_train=ds.y_train[:10])
+    assert sub.stored_images("train").dtype == np.float32
+    assert len(sub.x_train) == 10
+
+
+# ------------------------------------------- epoch-keyed stream (resume)
+
+
+def _take(ds, n):
+    return [(xb.numpy(), yb.numpy()) for xb, yb in ds.take(n)]
+
+
+def test_epoch_keyed_stream_starts_at_any_epoch():
+    x = _images(n=13, size=5, channels=1)
+    kwargs = dict(batch_size=5, training=True, augmentation="crop_flip",
+                  crop_padding=1, seed=8)
+    stream = _take(data.make_dataset(x, np.arange(13), initial_epoch=0,
+                                     **kwargs), 9)  # epochs 0, 1, 2
+    assert [len(yb) for _, yb in stream] == [5, 5, 3] * 3
+    orders = [np.concatenate([yb for _, yb in stream[3 * e:3 * e + 3]])
+              for e in range(3)]
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(13))
+    assert len({tuple(o) for o in orders}) == 3
+    tf.random.set_seed(1234)  # stateless: the global seed plays no part
+    later = _take(data.make_dataset(x, np.arange(13), initial_epoch=1,
+                                    **kwargs), 6)
+    tf.random.set_seed(None)
+    for (xa, ya), (xb, yb) in zip(stream[3:], later):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    for image, label in zip(np.concatenate([xb for xb, _ in stream]),
+                            np.concatenate([yb for _, yb in stream])):
+        source = x[label]
+        assert (_matching_offsets(_pad(source, 1), image)
+                or _matching_offsets(_pad(source[:, ::-1], 1), image))
+    # Per-worker versions of the stream rebuild its global batches.
+    ds = data.make_dataset(x, np.arange(13), initial_epoch=1, **kwargs)
+    halves = [_take(ds._kerasrobust_per_worker(_Context(2, w, 2)), 6)
+              for w in range(2)]
+    for (xb, yb), a, b in zip(later, *halves):
+        np.testing.assert_array_equal(np.concatenate([a[1], b[1]]), yb)
+        np.testing.assert_array_equal(np.concatenate([a[0], b[0]]), xb)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        data.make_dataset(x, np.arange(13), 5, initial_epoch=-1)
+    digits = data.load_dataset("digits")
+    (xa, ya), = _take(digits.train_dataset(64, seed=0, initial_epoch=2), 1)
+    (xb, yb), = _take(data.make_dataset(
+        digits.x_train, digits.y_train, 64, training=True,
+        augmentation="crop", crop_padding=1, seed=0, initial_epoch=2), 1)
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_array_equal(xa, xb)
+
+
+def test_epoch_keyed_pipeline_resumes_to_the_uninterrupted_weights(
+        tmp_path):
+    """Train 3 epochs straight on one device; train 1 epoch on two
+    mirrored replicas, checkpoint, restore in a new model and a new
+    pipeline with initial_epoch=1, train to 3: the same weights."""
+    import contextlib
+
+    import keras
+
+    from helpers import mirrored_strategy
+    from helpers import tiny_base_model
+    from helpers import tiny_data
+    from kerasrobust.callbacks import ResumableCheckpoint
+    from kerasrobust.training import ALPS
+
+    x, y = tiny_data(n=21)
+
+    def pipeline(epoch):
+        return data.make_dataset(x, y, 8, training=True,
+                                 augmentation="crop_flip", crop_padding=1,
+                                 seed=3, initial_epoch=epoch)
+
+    def new_model(strategy):
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            model = ALPS(tiny_base_model(), seed=1)
+            model.compile(optimizer=keras.optimizers.SGD(0.1))
+        return model
+
+    straight = new_model(None)
+    straight.fit(pipeline(0), epochs=3, verbose=0)
+    strategy = mirrored_strategy()
+    ckpt = ResumableCheckpoint(tmp_path)
+    new_model(strategy).fit(pipeline(0), epochs=1, verbose=0,
+                            callbacks=[ckpt])
+    model, start, _ = ckpt.restore_or(new_model(strategy))
+    assert start == 1
+    model.fit(pipeline(start), epochs=3, initial_epoch=start, verbose=0,
+              callbacks=[ckpt])
+    for a, b in zip(model.base_model.get_weights(),
+                    straight.base_model.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert not np.allclose(straight.base_model.get_weights()[0],
+                           tiny_base_model().get_weights()[0], atol=1e-3)
+    with pytest.raises(ValueError, match="initial_epoch=1.*got "
+                                         "initial_epoch=0"):
+        new_model(None).fit(pipeline(1), epochs=2, verbose=0)

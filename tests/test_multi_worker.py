@@ -11,9 +11,11 @@ workarounds in `RobustTrainer`.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,41 +38,81 @@ def free_ports(n):
     return ports
 
 
-def run_workers(script_args, tmp_path, timeout=600):
-    """Starts two worker processes of `tests/<script>`; returns their
-    output files after both exit 0."""
+def start_workers(script_args, tmp_path, name):
+    """Starts two worker processes (`python *script_args(i, ports, out)`)
+    on two free ports; returns `(processes, outputs, logs)`. Output goes to
+    log files (a pipe left unread would block a chatty worker)."""
     ports = ",".join(str(p) for p in free_ports(2))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     env.pop("TF_CONFIG", None)
-    outs = [tmp_path / f"worker{i}.npz" for i in range(2)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, *script_args(i, ports, outs[i])],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        for i in range(2)
-    ]
-    logs = []
+    outs = [tmp_path / f"{name}{i}.npz" for i in range(2)]
+    logs = [tmp_path / f"{name}{i}.log" for i in range(2)]
+    procs = []
+    for i in range(2):
+        with open(logs[i], "w") as log:
+            procs.append(subprocess.Popen(
+                [sys.executable, *script_args(i, ports, str(outs[i]))],
+                env=env, stdout=log, stderr=subprocess.STDOUT))
+    return procs, outs, logs
+
+
+def _tail(log):
+    return Path(log).read_text()[-3000:]
+
+
+def run_workers(script_args, tmp_path, name="worker", timeout=600):
+    """Runs two worker processes to the end; returns their outputs."""
+    procs, outs, logs = start_workers(script_args, tmp_path, name)
     try:
         for p in procs:
-            logs.append(p.communicate(timeout=timeout)[0])
+            p.wait(timeout=timeout)
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
     for p, log in zip(procs, logs):
-        assert p.returncode == 0, log[-3000:]
+        assert p.returncode == 0, _tail(log)
     return [np.load(o) for o in outs]
 
 
+SCRIPT = str(ROOT / "tests" / "multi_worker_job.py")
+
+
 @pytest.fixture(scope="module")
-def worker_results(tmp_path_factory):
+def killed_run(tmp_path_factory):
+    """The two workers train every method, save the results, start a
+    checkpointed ALPS run and wait after its epoch-1 checkpoint; then both
+    are killed with SIGKILL. Returns `(results, checkpoint dir, tmp)`."""
     tmp = tmp_path_factory.mktemp("multi_worker")
-    script = str(ROOT / "tests" / "multi_worker_job.py")
     ckpt = tmp / "checkpoint"
-    return run_workers(lambda i, ports, out: [script, str(i), ports,
-                                              str(out), str(ckpt)], tmp)
+    procs, outs, logs = start_workers(
+        lambda i, ports, out: [SCRIPT, str(i), ports, out, str(ckpt)], tmp,
+        "worker")
+    paused = [Path(str(o) + ".paused") for o in outs]
+    deadline = time.monotonic() + 600
+    try:
+        while not (all(p.exists() for p in paused + outs)
+                   and ResumableCheckpoint.exists(ckpt)):
+            for p, log in zip(procs, logs):
+                assert p.poll() is None, (
+                    f"worker exited with {p.returncode} before the kill:\n"
+                    + _tail(log))
+            assert time.monotonic() < deadline, "workers took over 600 s"
+            time.sleep(0.2)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+        for p in procs:
+            p.wait(timeout=60)
+    assert [p.returncode for p in procs] == [-signal.SIGKILL] * 2
+    return [np.load(o) for o in outs], ckpt, tmp
+
+
+@pytest.fixture(scope="module")
+def worker_results(killed_run):
+    return killed_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -148,22 +190,58 @@ def test_train_cli_multiworker_needs_tf_config(monkeypatch, capsys):
     assert "TF_CONFIG must be JSON" in capsys.readouterr().err
 
 
-def test_interrupted_multi_worker_run_resumes_to_the_same_weights(
-        worker_results, tmp_path):
-    """Both workers stop at epoch 2, restore from the chief's checkpoint
-    (the only one written) and finish: the weights equal an uninterrupted
-    single-process run of 3 epochs."""
+def test_killed_multi_worker_run_resumes_to_the_same_weights(killed_run):
+    """Two workers were killed (SIGKILL) during epoch 2 of a checkpointed
+    ALPS run; two new processes resume from the chief's checkpoint (the
+    only one written) and finish. Their weights equal an uninterrupted
+    single-process run of the same epochs."""
     import keras
 
     from kerasrobust.training import ALPS
 
+    _, ckpt, tmp = killed_run
+    assert ResumableCheckpoint.read_state(ckpt)[0] == 1
+    at_kill = keras.saving.load_model(ckpt / "last.keras")
+    resumed = run_workers(
+        lambda i, ports, out: [SCRIPT, str(i), ports, out, str(ckpt),
+                               "resume"], tmp, "resumed")
     x, y = job.data()
     straight = ALPS(job.base_model(), seed=1, weight_decay=1e-3)
     straight.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
-    straight.fit(x, y, batch_size=job.GLOBAL_BATCH, epochs=3, shuffle=False,
-                 verbose=0)
-    for w in worker_results:
-        assert int(w["resumed_from"]) == 2
-        for i, expected in enumerate(straight.base_model.get_weights()):
-            np.testing.assert_allclose(w[f"alps/resumed/{i}"], expected,
-                                       atol=1e-4)
+    straight.fit(x, y, batch_size=job.GLOBAL_BATCH,
+                 epochs=job.CHECKPOINT_EPOCHS, shuffle=False, verbose=0)
+    expected = straight.base_model.get_weights()
+    for w in resumed:
+        assert int(w["resumed_from"]) == 1
+        for i, e in enumerate(expected):
+            np.testing.assert_allclose(w[f"alps/resumed/{i}"], e, atol=1e-4)
+    # Resuming mattered: the checkpoint's weights are not the final ones.
+    assert not np.allclose(at_kill.base_model.get_weights()[0], expected[0],
+                           atol=1e-3)
+    assert ResumableCheckpoint.read_state(ckpt)[0] == job.CHECKPOINT_EPOCHS
+
+
+def test_each_worker_receives_its_rows_of_the_global_batches(
+        worker_results):
+    """The library's pipeline under fit's per-worker path: worker k gets
+    the k-th half of every global batch of the single-process pipeline
+    (shuffle, crops and flips included), and only that half."""
+    from kerasrobust.data import make_dataset
+
+    tf.random.set_seed(None)  # as in the workers (see `reference`)
+    x, y = job.data()
+    ds = make_dataset(x, y, job.GLOBAL_BATCH, training=True,
+                      augmentation="crop_flip", crop_padding=1, seed=5)
+    batches = [(xb.numpy(), yb.numpy()) for xb, yb in ds]
+    half = job.GLOBAL_BATCH // 2
+    for k, w in enumerate(worker_results):
+        expected_x = np.concatenate([xb[k * half:(k + 1) * half]
+                                     for xb, _ in batches])
+        expected_y = np.concatenate([yb[k * half:(k + 1) * half]
+                                     for _, yb in batches])
+        np.testing.assert_array_equal(w["pipeline/labels"], expected_y)
+        np.testing.assert_array_equal(w["pipeline/images"], expected_x)
+    # The pipeline augments: most rows are not one of the stored images.
+    images = worker_results[0]["pipeline/images"]
+    unchanged = sum(any(np.array_equal(im, xi) for xi in x) for im in images)
+    assert unchanged < len(images) / 2

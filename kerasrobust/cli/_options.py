@@ -265,6 +265,28 @@ def load_keras_model(path, flag="--model"):
             f"{type(error).__name__}: {reason}).") from None
 
 
+def check_model_fits_data(model, data, dataset, flag="--model"):
+    """Checks that the model of `flag` takes the images of `--dataset
+    dataset` and returns one score per class, before anything is written;
+    a one-line `ValueError` otherwise. Sizes the model leaves open are not
+    checked."""
+    from kerasrobust._validation import image_shape_matches
+    from kerasrobust._validation import model_image_shape
+    from kerasrobust._validation import model_num_classes
+
+    shape = model_image_shape(getattr(model, "base_model", model))
+    if shape is not None and not image_shape_matches(
+            tuple(data.input_shape), shape):
+        raise ValueError(
+            f"{flag} takes images of shape {shape} but --dataset {dataset} "
+            f"has images of shape {tuple(data.input_shape)}.")
+    classes = model_num_classes(getattr(model, "base_model", model))
+    if classes is not None and classes != data.num_classes:
+        raise ValueError(
+            f"{flag} returns {classes} class scores but --dataset {dataset} "
+            f"has {data.num_classes} classes.")
+
+
 def check_output_dir(flag, path):
     """Checks, before any work, that folder `path` (given by `flag`) is or
     can become a writable directory: neither it nor an ancestor is a file.

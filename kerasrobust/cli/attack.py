@@ -24,6 +24,7 @@ import time
 
 from kerasrobust.cli._options import add_data_arguments
 from kerasrobust.cli._options import add_model_file_argument
+from kerasrobust.cli._options import check_model_fits_data
 from kerasrobust.cli._options import check_output_flags
 from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import load_keras_model
@@ -157,6 +158,9 @@ def run(args):
               if args.source_model else None)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
+    for flag, checked in (("--model", model), ("--source-model", source)):
+        if checked is not None:
+            check_model_fits_data(checked, data, args.dataset, flag)
     x, y = data.x_test, data.y_test
     if args.limit is not None:
         x, y = x[:args.limit], y[:args.limit]

@@ -32,6 +32,7 @@ from kerasrobust.cli._options import add_model_file_argument
 from kerasrobust.cli._options import add_plot_argument
 from kerasrobust.cli._options import add_probabilities_argument
 from kerasrobust.cli._options import add_progress_argument
+from kerasrobust.cli._options import check_model_fits_data
 from kerasrobust.cli._options import check_output_flags
 from kerasrobust.cli._options import command_parser
 from kerasrobust.cli._options import progress_verbosity
@@ -150,12 +151,7 @@ def run(args):
     base = _load_base_model(args.model, keras)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
-    num_classes = base.output_shape[-1]
-    if num_classes != data.num_classes:
-        raise ValueError(
-            f"--model returns {num_classes} class scores but --dataset "
-            f"{args.dataset} has {data.num_classes} classes."
-        )
+    check_model_fits_data(base, data, args.dataset)
     settings = {
         "model_sha256": logs.file_sha256(args.model),
         "sigma": args.sigma, "n0": args.n0, "n": args.n,

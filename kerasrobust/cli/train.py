@@ -137,7 +137,9 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         download=args.download)
-    x_train, y_train = data.x_train, data.y_train
+    # As stored (uint8 for byte datasets): the pipeline divides each batch
+    # by 255, and no float32 copy of the training set is made.
+    x_train, y_train = data.stored_images("train"), data.y_train
     if args.limit_train is not None and args.limit_train < len(x_train):
         keep = np.random.default_rng(args.seed).permutation(
             len(x_train))[:args.limit_train]
@@ -174,7 +176,10 @@ def run(args):
     train_ds = make_dataset(
         x_train, y_train, args.batch_size, training=True,
         augmentation="none" if args.no_augment else data.augmentation,
-        crop_padding=data.crop_padding, seed=args.seed + initial_epoch)
+        crop_padding=data.crop_padding, seed=args.seed,
+        # Epoch-keyed: a resumed run sees the order and augmentation an
+        # uninterrupted one would from this epoch on.
+        initial_epoch=initial_epoch)
     test_ds = data.test_dataset(batch_size=max(args.batch_size, 256))
     verbose = progress_verbosity(args.verbose)
     train_start = time.time()
@@ -197,7 +202,7 @@ def run(args):
     results = {
         "method": args.method, "model": args.model, "dataset": args.dataset,
         "split": data.split_note,
-        "train_size": int(len(x_train)), "test_size": int(len(data.x_test)),
+        "train_size": int(len(x_train)), "test_size": int(len(data.y_test)),
         "epochs": args.epochs,
         "test_accuracy": float(test["accuracy"]),
         "test_error_percent": 100.0 * (1.0 - float(test["accuracy"])),

@@ -17,7 +17,7 @@ from kerasrobust._validation import infer_num_classes
 from kerasrobust.data.augment import AUGMENTATIONS
 from kerasrobust.data.image_dataset import ImageDataset
 from kerasrobust.data.images import to_labels
-from kerasrobust.data.images import to_unit_float
+from kerasrobust.data.images import to_stored_pixels
 
 MNIST_FOLDER_NAME = "mnist"
 MNIST_FILES = {
@@ -221,14 +221,15 @@ def load_mnist_idx(data_dir, n_train=None):
         )
     return ImageDataset(
         name="mnist",
-        x_train=to_unit_float(x_train, "x_train"),
+        x_train=to_stored_pixels(x_train, "x_train"),
         y_train=y_train,
-        x_test=to_unit_float(x_test, "x_test"),
+        x_test=to_stored_pixels(x_test, "x_test"),
         y_test=y_test,
         num_classes=10,
         augmentation="crop",
         crop_padding=4,
         class_names=[str(i) for i in range(10)],
+        keep_uint8=True,
         split_note=note,
     )
 
@@ -296,8 +297,8 @@ def load_npz(data_dir, num_classes=None, augmentation=None, crop_padding=4,
                 f"{', '.join(keys)} (it holds {', '.join(archive.files)})."
             )
         arrays = {k: archive[k] for k in keys}
-    x_train = to_unit_float(arrays["x_train"], "x_train")
-    x_test = to_unit_float(arrays["x_test"], "x_test")
+    x_train = to_stored_pixels(arrays["x_train"], "x_train")
+    x_test = to_stored_pixels(arrays["x_test"], "x_test")
     y_train = to_labels(arrays["y_train"], "y_train")
     y_test = to_labels(arrays["y_test"], "y_test")
     if num_classes is None:
@@ -317,6 +318,7 @@ def load_npz(data_dir, num_classes=None, augmentation=None, crop_padding=4,
         augmentation=augmentation,
         crop_padding=crop_padding,
         class_names=class_names,
+        keep_uint8=True,
         split_note=(
             f"x_train/y_train ({len(x_train)}) and x_test/y_test "
             f"({len(x_test)}) arrays of {path}"

@@ -11,6 +11,7 @@ from kerasrobust._validation import check_number
 from kerasrobust.data.augment import AUGMENTATIONS
 from kerasrobust.data.augment import make_dataset
 from kerasrobust.data.images import to_labels
+from kerasrobust.data.images import stored_pixels
 from kerasrobust.data.images import validate_images
 
 
@@ -27,6 +28,13 @@ class ImageDataset:
     model, so that noise levels and attack radii are in pixel units); labels
     are int64 vectors. Built by `kerasrobust.data.load_dataset`.
 
+    Datasets stored as bytes (MNIST, CIFAR, SVHN, Tiny ImageNet, uint8
+    `.npz`) are kept as `uint8` (`keep_uint8=True`, a quarter of float32's
+    memory): `train_dataset`/`test_dataset` divide each batch by 255 and
+    never build a float32 copy of the arrays. The attributes `x_train` and
+    `x_test` still give float32 in `[0, 1]` (`stored / 255`, made on first
+    access and kept); `stored_images(split)` gives the array as stored.
+
     Args:
         name: dataset name, e.g. `"cifar10"`.
         x_train, y_train, x_test, y_test: images `(N, H, W, C)` and labels
@@ -39,6 +47,9 @@ class ImageDataset:
         class_names: optional list of `num_classes` names.
         split_note: which data the two splits are, e.g. `"official test
             set, first 8000 train / last 2000 test"`; quote it with results.
+        keep_uint8: accept `uint8` images (0..255) and keep them so.
+            Without it `uint8` is refused (a forgotten `/ 255`); float
+            images are accepted either way.
 
     Example:
 
@@ -59,23 +70,23 @@ class ImageDataset:
     crop_padding: int = 0
     class_names: Optional[List[str]] = None
     split_note: str = ""
+    keep_uint8: bool = False
 
     def __post_init__(self):
-        self.x_train = validate_images(self.x_train, "x_train").astype(
-            np.float32, copy=False
-        )
-        self.x_test = validate_images(self.x_test, "x_test").astype(
-            np.float32, copy=False
-        )
+        check = stored_pixels if self.keep_uint8 else validate_images
+        for split in ("train", "test"):
+            self._stored[split] = check(self._stored[split], f"x_{split}")
+            self._as_float.pop(split, None)
         self.y_train = to_labels(self.y_train, "y_train")
         self.y_test = to_labels(self.y_test, "y_test")
-        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+        shapes = [self._stored[s].shape[1:] for s in ("train", "test")]
+        if shapes[0] != shapes[1]:
             raise ValueError(
                 "`x_train` and `x_test` must have the same image shape, got "
-                f"{self.x_train.shape[1:]} and {self.x_test.shape[1:]}."
+                f"{shapes[0]} and {shapes[1]}."
             )
         for split in ("train", "test"):
-            n_x = len(getattr(self, f"x_{split}"))
+            n_x = len(self._stored[split])
             n_y = len(getattr(self, f"y_{split}"))
             if n_x != n_y:
                 raise ValueError(
@@ -106,36 +117,83 @@ class ImageDataset:
     @property
     def input_shape(self):
         """Shape of one image, `(H, W, C)`."""
-        return tuple(int(d) for d in self.x_train.shape[1:])
+        return tuple(int(d) for d in self._stored["train"].shape[1:])
 
-    def train_dataset(self, batch_size, seed=None, augment=True):
+    def stored_images(self, split):
+        """The `"train"` or `"test"` images as stored: `uint8` 0..255
+        (with `keep_uint8` and byte data) or float32 in `[0, 1]`."""
+        check_choice("split", split, ("train", "test"))
+        return self._stored[split]
+
+    def train_dataset(self, batch_size, seed=None, augment=True,
+                      initial_epoch=None):
         """Shuffled, augmented training batches (see `make_dataset`).
 
         Args:
             batch_size: int >= 1.
             seed: int for a reproducible stream, or `None`.
             augment: apply `self.augmentation`; `False` for plain batches.
+            initial_epoch: `None`, or an int for the endless epoch-keyed
+                stream from that epoch on (exact resume; see
+                `make_dataset`).
         """
         return make_dataset(
-            self.x_train,
+            self._stored["train"],
             self.y_train,
             batch_size,
             training=True,
             augmentation=self.augmentation if augment else "none",
             crop_padding=self.crop_padding,
             seed=seed,
+            initial_epoch=initial_epoch,
         )
 
     def test_dataset(self, batch_size):
         """Test batches in order, without augmentation."""
-        return make_dataset(self.x_test, self.y_test, batch_size)
+        return make_dataset(self._stored["test"], self.y_test, batch_size)
 
     def __repr__(self):
         return (
-            f"ImageDataset(name={self.name!r}, train={len(self.x_train)}, "
-            f"test={len(self.x_test)}, input_shape={self.input_shape}, "
+            f"ImageDataset(name={self.name!r}, "
+            f"train={len(self._stored['train'])}, "
+            f"test={len(self._stored['test'])}, "
+            f"input_shape={self.input_shape}, "
             f"num_classes={self.num_classes}, "
             f"augmentation={self.augmentation!r}, "
             f"crop_padding={self.crop_padding}, "
             f"split_note={self.split_note!r})"
         )
+
+    @property
+    def _stored(self):
+        return self.__dict__.setdefault("_stored_images", {})
+
+    @property
+    def _as_float(self):
+        return self.__dict__.setdefault("_float_images", {})
+
+
+def _images_attribute(split):
+    """`x_train`/`x_test`: float32 in `[0, 1]` whatever the storage."""
+
+    def get(self):
+        stored = self._stored[split]
+        if stored.dtype != np.uint8:
+            return stored
+        if split not in self._as_float:
+            self._as_float[split] = (
+                stored.astype(np.float32) / np.float32(255.0))
+        return self._as_float[split]
+
+    def set(self, value):
+        # Checked by __post_init__ (the dataclass __init__ sets it first).
+        self._stored[split] = value
+        self._as_float.pop(split, None)
+
+    return property(get, set, doc=f"`{split}` images, float32 in [0, 1].")
+
+
+# Dataclass fields backed by `_stored` (set after the decorator, which
+# generates `__init__` from the annotations).
+ImageDataset.x_train = _images_attribute("train")
+ImageDataset.x_test = _images_attribute("test")

@@ -32,6 +32,12 @@ def validate_images(x, name="x"):
             (uint8: divide by 255), contains NaN or infinite values, or has
             values outside `[0, 1]`.
     """
+    _check_batch_shape(x, name)
+    return check_images(x, name)
+
+
+def _check_batch_shape(x, name):
+    """Rank 4 `(N, H, W, C)` with N >= 1."""
     shape = np.shape(x)
     if len(shape) != 4:
         raise ValueError(
@@ -41,7 +47,11 @@ def validate_images(x, name="x"):
         )
     if shape[0] == 0:
         raise ValueError(f"`{name}` holds no images (shape {shape}).")
-    return check_images(x, name)
+
+
+def _with_channel_axis(x):
+    x = np.asarray(x)
+    return x[..., None] if x.ndim == 3 else x
 
 
 def to_unit_float(x, name="x"):
@@ -58,9 +68,7 @@ def to_unit_float(x, name="x"):
     Returns:
         float32 array `(N, H, W, C)`.
     """
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[..., None]
+    x = _with_channel_axis(x)
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / np.float32(255.0)
     elif np.issubdtype(x.dtype, np.floating):
@@ -72,6 +80,32 @@ def to_unit_float(x, name="x"):
             "x.astype('float32') / 255 first."
         )
     return validate_images(x, name)
+
+
+def stored_pixels(x, name="x"):
+    """Images as stored in memory by the pipelines: `uint8` 0..255 kept as
+    is (a quarter of float32's memory; rank 4 and non-empty checked),
+    anything else checked by `validate_images` and returned as float32.
+
+    Only the data pipelines and `ImageDataset` take `uint8` this way,
+    converting batch by batch; the training and certification APIs take
+    float32 in `[0, 1]` and refuse `uint8`.
+    """
+    if np.asarray(x).dtype != np.uint8:
+        return validate_images(x, name)
+    _check_batch_shape(x, name)
+    return np.asarray(x)
+
+
+def to_stored_pixels(x, name="x"):
+    """What the loaders store: `uint8` files stay `uint8` (0..255, with a
+    channel axis added to grayscale `(N, H, W)`); floating point is
+    `to_unit_float`'s float32 in `[0, 1]`. Used with
+    `ImageDataset(keep_uint8=True)`."""
+    x = _with_channel_axis(x)
+    if x.dtype == np.uint8:
+        return stored_pixels(x, name)
+    return to_unit_float(x, name)
 
 
 def to_labels(y, name="y"):

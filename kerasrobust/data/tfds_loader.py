@@ -13,7 +13,7 @@ import numpy as np
 from kerasrobust.data.image_dataset import DatasetUnavailableError
 from kerasrobust.data.image_dataset import ImageDataset
 from kerasrobust.data.images import to_labels
-from kerasrobust.data.images import to_unit_float
+from kerasrobust.data.images import to_stored_pixels
 
 # name -> (augmentation, crop_padding). The papers flip natural images only:
 # "crop only for digits/SVHN". Padding 4 is the papers' value for 32x32
@@ -115,14 +115,15 @@ def load_tfds(name, data_dir=None, download=False):
     label = builder.info.features["label"]
     return ImageDataset(
         name=name,
-        x_train=to_unit_float(x_train, "x_train"),
+        x_train=to_stored_pixels(x_train, "x_train"),
         y_train=to_labels(y_train, "y_train"),
-        x_test=to_unit_float(x_test, "x_test"),
+        x_test=to_stored_pixels(x_test, "x_test"),
         y_test=to_labels(y_test, "y_test"),
         num_classes=int(label.num_classes),
         augmentation=augmentation,
         crop_padding=crop_padding,
         class_names=list(label.names),
+        keep_uint8=True,
         split_note=(
             f"official tfds '{name}' {builder.version} splits: train "
             f"({len(x_train)} images) / test ({len(x_test)} images)"

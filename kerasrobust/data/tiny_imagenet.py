@@ -153,8 +153,8 @@ def load_tiny_imagenet(data_dir):
     wnids = _read_wnids(root)
     train_paths, train_labels = _train_files(root, wnids)
     val_paths, val_labels = _val_files(root, wnids)
-    x_train = _decode(train_paths).astype(np.float32) / np.float32(255.0)
-    x_test = _decode(val_paths).astype(np.float32) / np.float32(255.0)
+    x_train = _decode(train_paths)  # uint8, kept so (keep_uint8)
+    x_test = _decode(val_paths)
     return ImageDataset(
         name="tiny_imagenet",
         x_train=x_train,
@@ -165,6 +165,7 @@ def load_tiny_imagenet(data_dir):
         augmentation="crop_flip",
         crop_padding=4,
         class_names=wnids,
+        keep_uint8=True,
         split_note=(
             f"official train split ({len(train_paths)} images) / official "
             f"val split as test ({len(val_paths)} images; the test split's "

@@ -325,8 +325,10 @@ class _SmoothedGraph:
 
     def certify_options(self, x, n0, n, alpha, method, alpha_prime_rule,
                         alpha_prime, grid, cap_runner_up):
-        checks = require_images(x, image_shape=self.image_shape) + certify_module.check_arguments(
-            n0, n, alpha, method, alpha_prime_rule, alpha_prime, grid)
+        checks = (require_images(x, image_shape=self.image_shape)
+                  + certify_module.check_arguments(
+                      n0, n, alpha, method, alpha_prime_rule, alpha_prime,
+                      grid))
         with tf.control_dependencies(checks):
             counts_selection = self.sample_counts(tf.identity(x),
                                                   tf.identity(n0))

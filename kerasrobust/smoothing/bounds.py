@@ -234,8 +234,13 @@ def _clopper_pearson(fn, k, n, alpha):
     k, n = _check_k_n(k, n)
     alpha = _check_alpha_array("alpha", alpha)
     k, n, alpha = np.broadcast_arrays(k, n, alpha)
-    out = fn(*(tf.constant(np.ravel(v), _F64) for v in (k, n, alpha)))
-    out = out.numpy().reshape(k.shape)
+    # The bound is elementwise: compute it once per distinct (k, n, alpha)
+    # (many inputs share counts: simulations, easy images with k = n).
+    triples = np.stack([np.ravel(v).astype(np.float64)
+                        for v in (k, n, alpha)], axis=1)
+    unique, inverse = np.unique(triples, axis=0, return_inverse=True)
+    out = fn(*(tf.constant(unique[:, j], _F64) for j in range(3)))
+    out = out.numpy()[np.ravel(inverse)].reshape(k.shape)
     return float(out) if out.ndim == 0 else out
 
 

@@ -12,6 +12,8 @@ from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust._validation import require_images
+from kerasrobust.data.augment import distribute_dataset
+from kerasrobust.data.augment import epoch_keyed_fit_arguments
 from kerasrobust.training._distribute import local_batch
 from kerasrobust.training._distribute import num_replicas
 from kerasrobust.training._distribute import reducible_logs
@@ -264,11 +266,12 @@ class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
         # functions are never XLA-compiled). Other inputs are checked in
         # the step, which only works without XLA.
         self._check_in_step = False
+        checks = None
         if self.check_inputs:
             if isinstance(x, np.ndarray):
                 self.validate_arrays(x, y)
             elif isinstance(x, tf.data.Dataset):
-                x = x.map(self._checked_element)
+                checks = self._checked_element
             elif self.jit_compile:
                 raise ValueError(
                     f"{type(self).__name__} cannot check inputs of type "
@@ -278,6 +281,11 @@ class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
                     "build the wrapper with check_inputs=False.")
             else:
                 self._check_in_step = True
+        if isinstance(x, tf.data.Dataset):
+            kwargs = epoch_keyed_fit_arguments(x, kwargs)
+            # Under a strategy, a `make_dataset` pipeline becomes one
+            # pipeline per worker that builds only its replicas' rows.
+            x = distribute_dataset(x, self.distribute_strategy, checks)
         return super().fit(x, y, *args, **kwargs)
 
     def _checked_element(self, *element):

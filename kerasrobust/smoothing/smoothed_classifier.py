@@ -28,6 +28,7 @@ from keras import ops
 from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
+from kerasrobust._validation import check_images
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
@@ -248,6 +249,11 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
 
     def call(self, inputs, training=None):
         self._check_image_shape(tuple(inputs.shape), "inputs")
+        # dtype always; finite when the values are known (eager calls; a
+        # traced call, e.g. inside `predict`, checks the dtype only: graph
+        # assertions would not survive XLA). The [0, 1] range is not
+        # checked yet: it needs an opt-out parameter first.
+        check_images(inputs, "inputs", value_range=None)
         image_shape = tuple(inputs.shape[1:])
         m = self.num_samples
         # (batch, m, H, W, C) noisy copies, drawn around each input.

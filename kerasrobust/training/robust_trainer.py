@@ -7,9 +7,11 @@ from keras import ops
 
 from kerasrobust._base_model_config import WrapsBaseModel
 from kerasrobust._seed_state import SavesSeedState
+from kerasrobust._validation import check_images
 from kerasrobust._validation import check_number
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
+from kerasrobust._validation import require_images
 from kerasrobust.data.augment import distribute_dataset
 from kerasrobust.data.augment import epoch_keyed_fit_arguments
 from kerasrobust.training._distribute import local_batch
@@ -333,17 +335,14 @@ class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
     def validate_arrays(self, x, y=None):
         """Checks NumPy training arrays before any step runs.
 
-        Raises a `ValueError` naming the problem: non-finite or out-of-range
-        pixels, an image shape the base model does not take, or labels
+        Raises a `ValueError` naming the problem: an image shape the base
+        model does not take, integer (uint8) images, non-finite pixels or
+        pixels outside [0, 1] (`_validation.check_images`), or labels
         outside `[0, num_classes)`.
         """
         self._check_image_shape(x)
-        finite = np.isfinite(x)
-        if not finite.all():
-            raise ValueError(
-                f"Images `x` contain {int((~finite).sum())} non-finite "
-                "values (NaN or inf); images must be finite, in [0, 1]."
-            )
+        check_images(x, "x", hint="divide 0..255 images by 255, or build "
+                                  "the wrapper with check_inputs=False")
         if y is None:
             return
         y = np.asarray(y)
@@ -383,12 +382,10 @@ class RobustTrainer(WrapsBaseModel, SavesSeedState, keras.Model):
             return tf.identity(x)
 
     def _input_checks(self, x, y):
-        """Graph assertions: finite pixels, labels in [0, num_classes)."""
-        checks = [
-            tf.debugging.assert_all_finite(
-                x, "Images `x` contain NaN or inf; images must be finite."
-            )
-        ]
+        """Graph assertions: floating point pixels (checked while tracing),
+        finite and in [0, 1]; labels in [0, num_classes)."""
+        check_images(x, "x")  # dtype and static shape
+        checks = require_images(x, "x")
         y = tf.convert_to_tensor(y)
         if y.shape.rank == 1 or (y.shape.rank == 2 and y.shape[-1] == 1):
             labels = tf.cast(y, tf.int64)

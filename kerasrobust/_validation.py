@@ -241,6 +241,27 @@ def _image_statistics(x, tensor):
         x.max())
 
 
+def check_value_range(name, value):
+    """`value` is `None` (no range) or a pair `(low, high)` of finite numbers
+    with low < high; returns it as a tuple of floats (or `None`)."""
+    if value is None:
+        return None
+    try:
+        low, high = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{name}` must be None or a pair (low, high), got {value!r}."
+        ) from None
+    low = check_number(f"{name}[0]", low)
+    high = check_number(f"{name}[1]", high)
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        raise ValueError(
+            f"`{name}` must be a pair of finite numbers with low < high, got "
+            f"{value!r}."
+        )
+    return (float(low), float(high))
+
+
 def _range_text(value_range):
     if value_range is None:
         return "(any range)"

@@ -16,8 +16,8 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kerasrobust.smoothing import SmoothedClassifier  # noqa: E402
 from test_smoothed_classifier import linear_model  # noqa: E402
+from test_smoothed_classifier import smoothed_classifier  # noqa: E402
 from test_smoothed_classifier import make_problem  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def main(out):
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     x, w, b = make_problem(np.array([0.05, -0.1, 0.0]), seed=13)
     with strategy.scope():
-        smoothed = SmoothedClassifier(linear_model(w, b), 2, 0.25, seed=3)
+        smoothed = smoothed_classifier(linear_model(w, b), 2, 0.25, seed=3)
         result = smoothed.certify(x, 20, 400, 0.01, batch_size=100,
                                   verbose=0, seed=5)
     with open(out, "w") as f:

@@ -122,12 +122,6 @@ def row(boundary, what, call, match, error=ValueError, unchanged=None,
                         id=f"{boundary}: {what}")
 
 
-RANGE_LACKS = ("SmoothedClassifier (layer call and certify/predict) does not "
-               "refuse pixels outside [0, 1]: it needs an opt-out parameter "
-               "(e.g. value_range) first, and the linear test problems of "
-               "test_smoothed_classifier.py / test_sampling.py lie partly "
-               "outside [0, 1]")
-
 API_ROWS = [
     # training wrappers' fit
     row("fit", "all-NaN image", lambda c: c.trainer.fit(c.nan, c.y, verbose=0),
@@ -164,6 +158,15 @@ API_ROWS = [
     row("SmoothedClassifier", "sigma 0",
         lambda c: SmoothedClassifier(c.base, NUM_CLASSES, sigma=0.0),
         r"`sigma` must be in \(0, inf\), got 0.0"),
+    row("SmoothedClassifier", "value_range low >= high",
+        lambda c: SmoothedClassifier(c.base, NUM_CLASSES, sigma=0.5,
+                                     value_range=(1.0, 0.0)),
+        r"`value_range` must be a pair of finite numbers with low < high, "
+        r"got \(1.0, 0.0\)"),
+    row("SmoothedClassifier", "value_range not a pair",
+        lambda c: SmoothedClassifier(c.base, NUM_CLASSES, sigma=0.5,
+                                     value_range=255),
+        r"`value_range` must be None or a pair \(low, high\), got 255"),
     row("SmoothedClassifier", "base_model a function",
         lambda c: SmoothedClassifier(lambda z: z, NUM_CLASSES, sigma=0.5),
         r"`base_model`", error=TypeError),
@@ -183,7 +186,7 @@ API_ROWS = [
     row("layer call", "all-NaN image", lambda c: c.smoothed(c.nan),
         r"`inputs`.*non-finite"),
     row("layer call", "0..255 float pixels", lambda c: c.smoothed(c.x255),
-        r"`inputs`.*\[0, 1\]", missing=RANGE_LACKS),
+        r"`inputs`.*\[0, 1\]"),
     # certify
     row("certify", "n0 > n",
         lambda c: c.smoothed.certify(c.x[:2], n0=200, n=100, alpha=0.01,
@@ -227,7 +230,7 @@ API_ROWS = [
         error=TypeError),
     row("certify", "0..255 float pixels",
         lambda c: c.smoothed.certify(c.x255[:2], 10, 100, 0.01, verbose=0),
-        r"`x`.*\[0, 1\]", missing=RANGE_LACKS),
+        r"`x`.*\[0, 1\]"),
     row("certify", "wrong channels",
         lambda c: c.smoothed.certify(c.channels, 10, 100, 0.01, verbose=0),
         r"`x` has shape \(2, 4, 4, 3\): its image shape \(4, 4, 3\) does not "

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing import certify_sequential as cs
+from test_smoothed_classifier import smoothed_classifier
 
 SHAPE = (2, 2, 1)
 
@@ -191,7 +191,7 @@ def test_inputs_just_below_the_radius_are_rarely_certified(sigma, r, alpha,
     trials, t = 3000, 0.5
     x, exact = inputs_with_radius(np.full(trials, 0.99 * r), t)
     assert np.all(exact < r)
-    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=3)
+    smoothed = smoothed_classifier(threshold_model(t), 2, sigma, seed=3)
     result = smoothed.certify_sequential(
         x, [r / 2, r], n_max=n_max, alpha=alpha, n0=100, batch_size=20_000,
         verbose=0)
@@ -211,7 +211,7 @@ def test_inputs_just_below_the_radius_are_rarely_certified(sigma, r, alpha,
 def test_easy_inputs_stop_early_and_certify_like_fixed_n():
     sigma, r, alpha, n_max, t = 0.25, 0.25, 0.001, 10_000, 0.5
     x, exact = inputs_with_radius(np.linspace(4 * r, 6 * r, 100), t)
-    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=4)
+    smoothed = smoothed_classifier(threshold_model(t), 2, sigma, seed=4)
     seq = smoothed.certify_sequential(x, r, n_max=n_max, alpha=alpha,
                                       batch_size=10_000, verbose=0)
     fixed = smoothed.certify(x, n0=100, n=n_max, alpha=alpha,
@@ -231,7 +231,7 @@ def test_near_threshold_certifies_within_3_points_of_fixed_n():
     trials = 4000
     rng = np.random.default_rng(5)
     x, exact = inputs_with_radius(rng.uniform(0.9 * r, 1.1 * r, trials), t)
-    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=6)
+    smoothed = smoothed_classifier(threshold_model(t), 2, sigma, seed=6)
     seq = smoothed.certify_sequential(x, r, n_max=n_max, alpha=alpha,
                                       batch_size=20_000, verbose=0)
     p = special.ndtr(exact / sigma)
@@ -247,7 +247,7 @@ def test_near_threshold_certifies_within_3_points_of_fixed_n():
 def test_result_and_reproducibility():
     t, sigma = 0.5, 0.25
     x, _ = inputs_with_radius([0.02, 0.3, 1.0], t)
-    runs = [SmoothedClassifier(threshold_model(t), 2, sigma, seed=7)
+    runs = [smoothed_classifier(threshold_model(t), 2, sigma, seed=7)
             .certify_sequential(x, 0.1, n_max=5000, alpha=0.01, verbose=0)
             for _ in range(2)]
     for name in ("label", "num_samples", "p_lower", "p_upper"):
@@ -282,7 +282,7 @@ def test_result_and_reproducibility():
     ({"split": "half"}, "`split` must be one of"),
 ])
 def test_bad_input_fails_before_sampling(kwargs, match):
-    smoothed = SmoothedClassifier(threshold_model(0.5), 2, 0.25, seed=0)
+    smoothed = smoothed_classifier(threshold_model(0.5), 2, 0.25, seed=0)
 
     def no_sampling(*args, **kw):
         raise AssertionError("sampled before checking the arguments")
@@ -303,7 +303,7 @@ def test_one_look_is_fixed_n_certify_on_the_same_draws():
     is certify's Clopper-Pearson bound (scipy) on its own counts."""
     sigma, r, alpha, n, t = 0.25, 0.1, 0.01, 1000, 0.5
     x, _ = inputs_with_radius(np.linspace(0.05, 0.2, 12), t)
-    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=0)
+    smoothed = smoothed_classifier(threshold_model(t), 2, sigma, seed=0)
     fixed = smoothed.certify(x, n0=100, n=n, alpha=alpha, seed=5, verbose=0)
     seq = smoothed.certify_sequential(x, r, n_max=n, alpha=alpha, n0=100,
                                       first=n, seed=5, verbose=0)
@@ -322,7 +322,7 @@ def test_draws_do_not_depend_on_the_other_inputs():
     """An input's result depends on the seed and its index only."""
     t, sigma = 0.5, 0.25
     x, _ = inputs_with_radius(np.linspace(0.0, 0.3, 8), t)
-    smoothed = SmoothedClassifier(threshold_model(t), 2, sigma, seed=0)
+    smoothed = smoothed_classifier(threshold_model(t), 2, sigma, seed=0)
     whole = smoothed.certify_sequential(x, 0.1, n_max=3000, alpha=0.01,
                                         seed=3, verbose=0)
     part = smoothed.certify_sequential(x[2:5], 0.1, n_max=3000, alpha=0.01,

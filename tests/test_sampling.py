@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasrobust.smoothing import SmoothedClassifier
 from kerasrobust.smoothing import sampling
 from helpers import mirrored_strategy
 from test_smoothed_classifier import SHAPE
 from test_smoothed_classifier import SIGMA
 from test_smoothed_classifier import linear_model
+from test_smoothed_classifier import smoothed_classifier
 from test_smoothed_classifier import make_problem
 
 
@@ -46,7 +46,7 @@ def test_counts_follow_the_documented_stream_whatever_the_split():
     indices = np.array([7, 0, 42, 3, 1000])
     seed = np.array([5, 11], np.int32)
     expected = reference_counts(x, w, b, seed, indices, 0, 130)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     # One call, another batch size, one input at a time in reverse order,
     # and two calls continuing the streams (start).
     for batch_size in (1000, 60, 25):
@@ -65,7 +65,7 @@ def test_counts_follow_the_documented_stream_whatever_the_split():
 
 def test_certify_is_the_same_per_image_however_the_set_is_split():
     x, w, b = make_problem(np.linspace(-0.1, 0.2, 6), seed=22)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     whole = smoothed.certify(x, 50, 300, 0.01, batch_size=100, verbose=0,
                              indices=np.arange(10, 16), seed=9)
     parts = [smoothed.certify(x[i:i + 2], 50, 300, 0.01, batch_size=1000,
@@ -87,7 +87,7 @@ def test_two_replicas_give_the_same_counts_and_both_work():
     strategy = mirrored_strategy()
     seed = np.array([3, 4], np.int32)
     expected = reference_counts(x, w, b, seed, np.arange(3), 0, 260)
-    alone = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=3)
+    alone = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=3)
     assert alone.num_replicas() == 1
     np.testing.assert_array_equal(
         alone.sample_counts(x, 260, 100, seed=seed), expected)
@@ -101,7 +101,7 @@ def test_two_replicas_give_the_same_counts_and_both_work():
     assert min(draws) >= 0.4 * draws.sum()          # both replicas work
     # (b) a layer created in a scope, called outside it;
     with strategy.scope():
-        inside = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=3)
+        inside = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=3)
     np.testing.assert_array_equal(
         inside.sample_counts(x, 260, 100, seed=seed), expected)
     assert inside.last_replica_draws.min() > 0
@@ -140,7 +140,7 @@ def test_the_second_device_runs_forward_passes():
         counter = CountImages()
         inputs = keras.Input(SHAPE)
         model = keras.Model(inputs, linear(counter(inputs)))
-    smoothed = SmoothedClassifier(model, 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(model, 2, SIGMA, seed=0)
     smoothed.sample_counts(x, 500, 100)
     copies = strategy.experimental_local_results(counter.seen)
     devices = [c.device for c in copies]
@@ -157,7 +157,7 @@ def test_the_second_device_runs_forward_passes():
 
 def test_bad_stream_arguments_name_the_parameter():
     x, w, b = make_problem(np.array([0.1, 0.2]))
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     with pytest.raises(ValueError, match="`indices`.*distinct"):
         smoothed.sample_counts(x, 10, indices=[1, 1])
     with pytest.raises(ValueError, match="`indices` must be 2 integers"):
@@ -169,7 +169,7 @@ def test_bad_stream_arguments_name_the_parameter():
     with pytest.raises(ValueError, match="`seed`"):
         smoothed.sample_counts(x, 10, seed=[1, 2, 3])
     with pytest.raises(ValueError, match="`sampling_precision`"):
-        SmoothedClassifier(linear_model(w, b), 2, SIGMA,
+        smoothed_classifier(linear_model(w, b), 2, SIGMA,
                            sampling_precision="float8")
 
 
@@ -208,7 +208,7 @@ def test_two_worker_processes_match_one_process(tmp_path):
     workers = [json.loads((tmp_path / f"w{i}.json").read_text())
                for i in range(2)]
     x, w, b = make_problem(np.array([0.05, -0.1, 0.0]), seed=13)
-    alone = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=3)
+    alone = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=3)
     reference = alone.certify(x, 20, 400, 0.01, batch_size=100, verbose=0,
                               seed=5)
     for worker in workers:

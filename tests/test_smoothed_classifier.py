@@ -27,6 +27,14 @@ SHAPE = (4, 4, 1)
 SIGMA = 0.25
 
 
+def smoothed_classifier(*args, **kwargs):
+    """`SmoothedClassifier` for the test problems, whose inputs are features
+    around 0 (linear and threshold models), not [0, 1] pixels:
+    `value_range=None` unless given."""
+    kwargs.setdefault("value_range", None)
+    return SmoothedClassifier(*args, **kwargs)
+
+
 def linear_model(w, b, probabilities=False):
     """`[0, w.x + b]` logits (or their softmax) on images of SHAPE."""
     d = int(np.prod(SHAPE))
@@ -77,7 +85,7 @@ def expected_sigmoid(mu, s, order=80):
 def test_counts_match_closed_form_probability():
     margins = np.array([-0.2, -0.05, 0.0, 0.03, 0.1, 0.25])
     x, w, b = make_problem(margins)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=1)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=1)
     n = 4000
     counts = smoothed.sample_counts(x, n, batch_size=512)
     assert counts.shape == (len(x), 2) and counts.dtype == np.int64
@@ -92,7 +100,7 @@ def test_call_is_mean_softmax_under_noise():
     margins = np.array([-1.0, -0.4, 0.0, 0.2, 0.8])
     x, w, b = make_problem(margins, seed=1)
     m, sigma = 4000, 1.0
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, sigma,
+    smoothed = smoothed_classifier(linear_model(w, b), 2, sigma,
                                   num_samples=m, seed=2)
     out = np.asarray(smoothed(x))
     assert out.shape == (len(x), 2)
@@ -115,7 +123,7 @@ def test_certified_radius_is_a_lower_bound_and_tight(method):
     x, w, b = make_problem(signs * true, seed=2)
     true = np.abs(true_margin(x, w, b))
     alpha, n = 0.05, 20000
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=4)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=4)
     result = smoothed.certify(x, n0=100, n=n, alpha=alpha,
                               batch_size=2000, method=method, verbose=0)
     expected_label = (true_margin(x, w, b) > 0).astype(int)
@@ -140,7 +148,7 @@ def test_certified_radius_is_a_lower_bound_and_tight(method):
 # --------------------------------------------- (c) shapes, dtypes, abstain
 def test_counts_sum_to_n_shapes_and_abstentions():
     x, w, b = make_problem(np.array([0.0, 0.0, 0.0, 0.4]), seed=5)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     # alpha = 1e-6: on the hyperplane an abstention fails w.p. <= 1e-6.
     result = smoothed.certify(x, n0=50, n=300, alpha=1e-6, batch_size=64,
                               verbose=0)
@@ -201,7 +209,7 @@ def test_work_plan_packs_inputs_and_splits_draws():
 
 def test_draws_past_n_are_not_counted_and_no_retrace():
     x, w, b = make_problem(np.array([0.0, 0.1, -0.1]), seed=6)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     counts = smoothed.sample_counts(x, 101, batch_size=40)
     np.testing.assert_array_equal(counts.sum(1), 101)
     traces = smoothed._counter.experimental_get_tracing_count()
@@ -234,9 +242,9 @@ def test_counting_compiles_under_xla():
 # ------------------------------------------------------ (d) from_logits
 def test_probabilities_model_is_not_softmaxed_twice():
     x, w, b = make_problem(np.array([-0.2, 0.0, 0.1, 0.3]), seed=8)
-    logits = SmoothedClassifier(linear_model(w, b), 2, SIGMA,
+    logits = smoothed_classifier(linear_model(w, b), 2, SIGMA,
                                 num_samples=64, seed=5)
-    probs = SmoothedClassifier(linear_model(w, b, probabilities=True), 2,
+    probs = smoothed_classifier(linear_model(w, b, probabilities=True), 2,
                                SIGMA, from_logits=False, num_samples=64,
                                seed=5)
     np.testing.assert_array_equal(logits.sample_counts(x, 200),
@@ -253,7 +261,7 @@ def test_same_seed_same_results_other_seed_differs():
     x, w, b = make_problem(np.array([0.0, 0.01, -0.01, 0.02, 0.0]), seed=9)
 
     def run(seed):
-        smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA,
+        smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA,
                                       num_samples=16, seed=seed)
         result = smoothed.certify(x, n0=20, n=200, alpha=0.01,
                                   batch_size=64, method="tight", verbose=0)
@@ -269,7 +277,7 @@ def test_same_seed_same_results_other_seed_differs():
 
 def test_selection_and_estimation_draws_are_independent():
     x, w, b = make_problem(np.array([0.0] * 6), seed=10)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     result = smoothed.certify(x, n0=200, n=200, alpha=0.01, verbose=0)
     assert not np.array_equal(result.counts_selection,
                               result.counts_estimation)
@@ -279,7 +287,7 @@ def test_selection_and_estimation_draws_are_independent():
 def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
     base = tiny_base_model(SHAPE, num_classes=3, seed=1)
     smoothed = SmoothedClassifier(base, 3, 0.5, num_samples=8, seed=7,
-                                  name="smoothed")
+                                  value_range=(0.0, 2.0), name="smoothed")
     inputs = keras.Input(SHAPE)
     model = keras.Model(inputs, smoothed(inputs))
     x = np.random.default_rng(0).random((5,) + SHAPE).astype(np.float32)
@@ -289,6 +297,7 @@ def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
     loaded = assert_keras_round_trip(model, x, tmp_path / "smoothed.keras",
                                      layer="smoothed")
     layer = loaded.get_layer("smoothed")
+    assert layer.value_range == (0.0, 2.0)
     np.testing.assert_array_equal(layer.seed_generator.state.numpy(),
                                   smoothed.seed_generator.state.numpy())
     np.testing.assert_array_equal(layer.sample_counts(x, 50),
@@ -302,7 +311,7 @@ def test_keras_round_trip_of_a_model_with_the_layer(tmp_path):
 # ------------------------------------------ (h) progress bar and memory
 def test_progress_bar_over_inputs(capsys):
     x, w, b = make_problem(np.linspace(-0.3, 0.3, 12), seed=11)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     smoothed.certify(x[:3], 10, 50, 0.01, batch_size=100, verbose=1)
     assert "3/3" in capsys.readouterr().out
     smoothed.certify(x[:3], 10, 50, 0.01, batch_size=100)  # auto: few
@@ -313,7 +322,7 @@ def test_progress_bar_over_inputs(capsys):
 
 def test_out_of_memory_halves_the_forward_batch():
     x, w, b = make_problem(np.array([0.1, -0.1, 0.2]), seed=12)
-    smoothed = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    smoothed = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     counter = smoothed._get_counter()
     calls = []
 
@@ -332,7 +341,7 @@ def test_out_of_memory_halves_the_forward_batch():
     assert calls[0] == 300 and max(calls[1:]) <= 150
     assert smoothed.max_forward_batch == 150
     # The smaller passes count the same draws.
-    fresh = SmoothedClassifier(linear_model(w, b), 2, SIGMA, seed=0)
+    fresh = smoothed_classifier(linear_model(w, b), 2, SIGMA, seed=0)
     np.testing.assert_array_equal(
         counts, fresh.sample_counts(x, 100, batch_size=300, seed=4))
 
@@ -343,7 +352,7 @@ def test_under_mirrored_strategy_matches_one_device():
     for strategy, scope in one_device_and_mirrored():
         with scope:
             base = linear_model(w, b)
-        smoothed = SmoothedClassifier(base, 2, SIGMA, seed=3)
+        smoothed = smoothed_classifier(base, 2, SIGMA, seed=3)
         results.append(smoothed.certify(x, 20, 200, 0.01, verbose=0))
         # A base model built in the scope: both replicas draw.
         assert len(smoothed.last_replica_draws) == (1 if strategy is None
@@ -377,8 +386,8 @@ def test_readme_snippet_runs(tmp_path, monkeypatch):
 def test_sampling_in_16_bit_precision(precision):
     x, w, b = make_problem(np.array([-0.2, 0.05, 0.3]), seed=14)
     base = linear_model(w, b)
-    full = SmoothedClassifier(base, 2, SIGMA, seed=0)
-    half = SmoothedClassifier(base, 2, SIGMA, seed=0,
+    full = smoothed_classifier(base, 2, SIGMA, seed=0)
+    half = smoothed_classifier(base, 2, SIGMA, seed=0,
                               sampling_precision=precision)
     expected = full.sample_counts(x, 400, seed=2)
     counts = half.sample_counts(x, 400, seed=2)

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_number
+from kerasrobust._validation import check_value_range
 
 #: Accepted spellings of the two norms, mapped to their canonical name.
 _NORM_ALIASES = {
@@ -84,22 +85,7 @@ def check_steps(steps):
 
 def check_clip(clip):
     """`clip` is `None` (no box) or `(low, high)` with finite low < high."""
-    if clip is None:
-        return None
-    try:
-        low, high = clip
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`clip` must be None or a pair (low, high), got {clip!r}."
-        ) from None
-    low = check_number("clip[0]", low)
-    high = check_number("clip[1]", high)
-    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        raise ValueError(
-            f"`clip` must be a pair of finite numbers with low < high, got "
-            f"{clip!r}."
-        )
-    return (low, high)
+    return check_value_range("clip", clip)
 
 
 # ------------------------------------------------------------------ steps

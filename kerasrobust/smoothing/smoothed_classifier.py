@@ -30,6 +30,7 @@ from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_images
 from kerasrobust._validation import check_number
+from kerasrobust._validation import check_value_range
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
 from kerasrobust.smoothing import sampling
@@ -172,6 +173,13 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
             weights). Counts stay integers and the statistics float64;
             the certificate is for the smoothed version of the model as
             run in that precision. The layer's `call` is not affected.
+        value_range: `(low, high)` pixel range the inputs must lie in
+            (default `(0, 1)`: sigma is in the units of [0, 1] pixels, so
+            0..255 images would be smoothed with noise 255 times too
+            small), checked with a rounding tolerance wherever the values
+            are known (`certify`, `predict`, `sample_counts`,
+            `certify_sequential`, eager calls); `None` accepts any finite
+            input (e.g. features that are not images).
         **kwargs: forwarded to `keras.layers.Layer` (e.g. `name`).
 
     Example:
@@ -207,6 +215,7 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
         num_samples=100,
         seed=None,
         sampling_precision="float32",
+        value_range=(0.0, 1.0),
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -228,6 +237,7 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
         self.max_forward_batch = None
         self.sampling_precision = check_choice(
             "sampling_precision", sampling_precision, sampling.PRECISIONS)
+        self.value_range = check_value_range("value_range", value_range)
         # The strategy the layer is created in (its forward passes are
         # spread over its replicas).
         self._created_in = (tf.distribute.get_strategy()
@@ -249,11 +259,10 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
 
     def call(self, inputs, training=None):
         self._check_image_shape(tuple(inputs.shape), "inputs")
-        # dtype always; finite when the values are known (eager calls; a
-        # traced call, e.g. inside `predict`, checks the dtype only: graph
-        # assertions would not survive XLA). The [0, 1] range is not
-        # checked yet: it needs an opt-out parameter first.
-        check_images(inputs, "inputs", value_range=None)
+        # dtype always; finite and inside `value_range` when the values are
+        # known (eager calls; a traced call, e.g. inside `predict`, checks
+        # the dtype only: graph assertions would not survive XLA).
+        check_images(inputs, "inputs", value_range=self.value_range)
         image_shape = tuple(inputs.shape[1:])
         m = self.num_samples
         # (batch, m, H, W, C) noisy copies, drawn around each input.
@@ -282,6 +291,8 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
                 "num_samples": self.num_samples,
                 "seed": self.seed,
                 "sampling_precision": self.sampling_precision,
+                "value_range": (None if self.value_range is None
+                                else list(self.value_range)),
             }
         )
         return config
@@ -646,6 +657,8 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
                 f"`{name}` contains {int((~finite).sum())} non-finite values"
                 " (NaN or inf); images must be finite."
             )
+        if self.value_range is not None:  # pixels outside the range
+            check_images(x, name, value_range=self.value_range)
         return x
 
     def _check_image_shape(self, shape, name):

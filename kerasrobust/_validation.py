@@ -207,16 +207,25 @@ def check_images(x, name="x", *, value_range=(0.0, 1.0), image_shape=None,
             f"Images `{name}` contain {non_finite} non-finite "
             "values (NaN or inf); images must be finite."
         )
-    if value_range is not None:
-        slack = RANGE_TOLERANCE * max(1.0, value_range[1] - value_range[0])
-        if low < value_range[0] - slack or high > value_range[1] + slack:
-            raise ValueError(
-                f"Images `{name}` range from {low:g} to {high:g}, outside "
-                f"`{range_param}`={_range_text(value_range)}"
-                + (f": {hint}" if hint else
-                   " (divide 0..255 images by 255)") + "."
-            )
+    check_pixel_range(name, low, high, value_range, range_param, hint)
     return x
+
+
+def check_pixel_range(name, low, high, value_range,
+                      range_param="value_range", hint=None):
+    """The range check of `check_images`, on the images' finite `low` and
+    `high`: both inside `value_range` up to `RANGE_TOLERANCE` (times the
+    range's width when that is > 1); `value_range=None` accepts any."""
+    if value_range is None:
+        return
+    slack = RANGE_TOLERANCE * max(1.0, value_range[1] - value_range[0])
+    if low < value_range[0] - slack or high > value_range[1] + slack:
+        raise ValueError(
+            f"Images `{name}` range from {low:g} to {high:g}, outside "
+            f"`{range_param}`={_range_text(value_range)}"
+            + (f": {hint}" if hint else
+               " (divide 0..255 images by 255)") + "."
+        )
 
 
 def _image_statistics(x, tensor):

@@ -30,6 +30,7 @@ from kerasrobust._seed_state import SavesSeedState
 from kerasrobust._validation import check_choice
 from kerasrobust._validation import check_images
 from kerasrobust._validation import check_number
+from kerasrobust._validation import check_pixel_range
 from kerasrobust._validation import check_value_range
 from kerasrobust._validation import image_shape_matches
 from kerasrobust._validation import model_image_shape
@@ -657,8 +658,8 @@ class SmoothedClassifier(WrapsBaseModel, SavesSeedState,
                 f"`{name}` contains {int((~finite).sum())} non-finite values"
                 " (NaN or inf); images must be finite."
             )
-        if self.value_range is not None:  # pixels outside the range
-            check_images(x, name, value_range=self.value_range)
+        check_pixel_range(name, float(x.min()), float(x.max()),
+                          self.value_range)
         return x
 
     def _check_image_shape(self, shape, name):

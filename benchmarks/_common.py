@@ -31,6 +31,18 @@ def find_data_dir(flag_value, needs, how, folder=False):
     return path, source
 
 
+def find_cifar10_subset(flag_value):
+    """`(path, source)` of the CIFAR-10 subset (its folder or .npz) by
+    `find_data_dir`, stepping into `cifar10-subset/` when the path is the
+    folder that holds it (../shared/data)."""
+    path, source = find_data_dir(
+        flag_value, "the CIFAR-10 subset (cifar10_subset.npz)",
+        "folder holding cifar10-subset/ or the .npz file")
+    if path.is_dir() and (path / "cifar10-subset").is_dir():
+        path = path / "cifar10-subset"
+    return path, source
+
+
 def positive_int(text):
     """argparse type: an integer >= 1."""
     try:

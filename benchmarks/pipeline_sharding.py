@@ -49,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO_ROOT  # noqa: E402
 from _common import comma_list  # noqa: E402
-from _common import find_data_dir  # noqa: E402
+from _common import find_cifar10_subset  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import positive_int  # noqa: E402
@@ -81,11 +81,7 @@ def main(argv=None):
     parser.add_argument("--out", default=str(
         REPO_ROOT / "benchmarks" / "results" / "pipeline_sharding.json"))
     args = parser.parse_args(argv)
-    path, source = find_data_dir(
-        args.data_dir, "the CIFAR-10 subset (cifar10_subset.npz)",
-        "folder holding cifar10-subset/ or the .npz file")
-    if path.is_dir() and (path / "cifar10-subset").is_dir():
-        path = path / "cifar10-subset"
+    path, source = find_cifar10_subset(args.data_dir)
     from kerasrobust.data import load_dataset
     from kerasrobust.data import make_dataset
 

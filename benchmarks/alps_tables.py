@@ -21,7 +21,10 @@ models trained with ERM, Dropout, label smoothing, MixUp and ALPS
   figure is a real transfer figure (the paper's ERM black-box errors,
   12.41 % vs 39.02 % white-box for FGSM on CIFAR-10, imply the same),
 
-and the accuracy left by the sanity check for gradient masking: unbounded
+(`--epsilon` runs both attacks at another L-inf radius, PGD keeping 10
+steps of epsilon / 4: on MNIST the paper's 4/255 barely attacks a
+trained model, and eps = 0.1-0.3 is the customary range there), and the
+accuracy left by the sanity check for gradient masking: unbounded
 PGD (200 iterations of step 0.01, box [0, 1] only) on `--sanity-size`
 fixed test images, for every method.
 
@@ -193,6 +196,22 @@ PAPER_SOURCE = {"cifar10": "CIFAR-10 (Tables 2, 5, 6)",
 
 
 # ------------------------------------------------------------------ flags
+def _epsilon(text):
+    """argparse type: an L-inf radius in (0, 1], as a number or a fraction
+    such as `8/255`."""
+    num, _, den = text.partition("/")
+    try:
+        value = float(num) / (float(den) if den else 1.0)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected a number or a fraction such as 8/255, got {text!r}."
+        ) from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be in (0, 1] (pixel units), got {text} = {value:g}.")
+    return value
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         description="ALPS paper Tables 2/5/6 (clean, FGSM/PGD white- and "
@@ -246,6 +265,10 @@ def build_parser():
                    help="training batch size")
     p.add_argument("--attack-batch-size", type=_positive_int, default=512,
                    help="images per compiled attack call")
+    p.add_argument("--epsilon", type=_epsilon, default=None,
+                   help="L-inf radius of FGSM and PGD in pixel units "
+                        "(images in [0, 1]); PGD keeps 10 steps of "
+                        "epsilon / 4 (default: the paper's 4/255)")
     p.add_argument("--sanity-size", type=_positive_int, default=100,
                    help="fixed test images for the unbounded-PGD check")
     p.add_argument("--width", type=_positive_int, default=32,
@@ -359,16 +382,41 @@ def train(method, arch, train_data, val, seed, max_epochs, args):
     return model, time.time() - start, plateau
 
 
-def evaluate_cell(model, data, black_box, sanity_index, attack_batch_size):
+def attack_note(settings):
+    """The attacks of a run in words, from its recorded settings."""
+    fgsm, pgd = settings["attacks"]["fgsm"], settings["attacks"]["pgd"]
+    paper = "" if fgsm["epsilon"] == 4 / 255 else " (the paper's: 4/255)"
+    return (f"FGSM L-inf eps = {fgsm['epsilon'] * 255:.4g}/255{paper}; PGD "
+            f"L-inf {pgd['steps']} steps of {pgd['step_size'] * 255:.4g}/255, "
+            f"eps = {pgd['epsilon'] * 255:.4g}/255, no random start")
+
+
+def attacks(epsilon=None):
+    """The paper's FGSM and PGD (`kerasrobust.evaluate.PAPER_FGSM` /
+    `PAPER_PGD`), or both at another L-inf radius `epsilon` with the
+    paper's PGD shape kept (10 steps of epsilon / 4)."""
+    import dataclasses
+
     from kerasrobust.evaluate import PAPER_FGSM
     from kerasrobust.evaluate import PAPER_PGD
+
+    if epsilon is None:
+        return {"fgsm": PAPER_FGSM, "pgd": PAPER_PGD}
+    step = epsilon * PAPER_PGD.step_size / PAPER_PGD.epsilon
+    return {"fgsm": dataclasses.replace(PAPER_FGSM, epsilon=epsilon),
+            "pgd": dataclasses.replace(PAPER_PGD, epsilon=epsilon,
+                                       step_size=step)}
+
+
+def evaluate_cell(model, data, black_box, sanity_index, attack_batch_size,
+                  epsilon=None):
     from kerasrobust.evaluate import SANITY_PGD
     from kerasrobust.evaluate import craft
     from kerasrobust.evaluate import error_percent
 
     x, y = data.x_test, data.y_test
     out = {"clean_error": error_percent(model, x, y)}
-    for name, attack in (("fgsm", PAPER_FGSM), ("pgd", PAPER_PGD)):
+    for name, attack in attacks(epsilon).items():
         x_adv = craft(model, x, y, attack, batch_size=attack_batch_size)
         out[f"{name}_white_box"] = error_percent(model, x_adv, y)
         out[f"{name}_black_box"] = error_percent(model, black_box[name], y)
@@ -398,8 +446,6 @@ def estimate_budget(args, root):
 
     import keras
 
-    from kerasrobust.evaluate import PAPER_FGSM
-    from kerasrobust.evaluate import PAPER_PGD
     from kerasrobust.evaluate import SANITY_PGD
     from kerasrobust.evaluate import craft
     from kerasrobust.training import PAPER_WEIGHT_DECAY
@@ -430,11 +476,11 @@ def estimate_budget(args, root):
                 model.train_on_batch(xb, yb)
             t["epoch_s"][method] = (time.time() - t0) / 3 * steps
         x, y = data.x_test[:32], data.y_test[:32]
-        for attack in (PAPER_FGSM, PAPER_PGD):
+        for attack in attacks(args.epsilon).values():
             craft(base, x[:2], y[:2], attack)  # trace
         craft(base, x[:2], y[:2], SANITY_PGD)
         t0 = time.time()
-        for attack in (PAPER_FGSM, PAPER_PGD):
+        for attack in attacks(args.epsilon).values():
             craft(base, x, y, attack)
         attack_s = (time.time() - t0) / len(x) * len(data.x_test)
         t0 = time.time()
@@ -538,8 +584,7 @@ def markdown(results):
         + f"; batch {settings['batch_size']}; seeds "
         f"{', '.join(map(str, settings['seeds']))}.",
         f"- Training: {settings['plateau_rule']}",
-        "- Attacks (pixel units, images in [0, 1]): FGSM L-inf eps = "
-        "4/255; PGD L-inf 10 steps of 1/255, eps = 4/255, no random start; "
+        f"- Attacks (pixel units, images in [0, 1]): {attack_note(settings)}; "
         f"black-box = crafted on {settings['black_box_source']}; unbounded "
         f"PGD = 200 steps of 0.01, box only, on {settings['sanity_size']} "
         "fixed test images.",
@@ -700,12 +745,11 @@ def main(argv=None):
         return 0
     import numpy as np
 
-    from kerasrobust.evaluate import PAPER_FGSM
-    from kerasrobust.evaluate import PAPER_PGD
     from kerasrobust.evaluate import craft
     from kerasrobust.evaluate import error_percent
 
     methods = args.methods
+    configs = attacks(args.epsilon)
     start = time.time()
     max_epochs = {"mnist": args.max_epochs_mnist,
                   "cifar10": args.max_epochs_cifar}
@@ -736,8 +780,8 @@ def main(argv=None):
             "batch_size": args.batch_size, "width": args.width,
             "sanity_size": args.sanity_size,
             "attack_batch_size": args.attack_batch_size,
-            "attacks": {"fgsm": PAPER_FGSM.to_dict(),
-                        "pgd": PAPER_PGD.to_dict(),
+            "attacks": {"fgsm": configs["fgsm"].to_dict(),
+                        "pgd": configs["pgd"].to_dict(),
                         "unbounded_pgd": {"attack": "pgd",
                                           "epsilon": "inf",
                                           "step_size": 0.01, "steps": 200}},
@@ -776,10 +820,9 @@ def main(argv=None):
                 "erm", source_arch, train_data, val, source_seed,
                 max_epochs[dataset], args)
             black_box = {
-                name: craft(source, data.x_test, data.y_test, attack,
+                name: craft(source, data.x_test, data.y_test, config,
                             batch_size=args.attack_batch_size)
-                for name, attack in (("fgsm", PAPER_FGSM),
-                                     ("pgd", PAPER_PGD))}
+                for name, config in configs.items()}
             source_errors.append(error_percent(source, data.x_test,
                                                data.y_test))
             results["sources"].append(dict(
@@ -801,7 +844,7 @@ def main(argv=None):
                     max_epochs[dataset], args)
                 t1 = time.time()
                 cell = evaluate_cell(model, data, black_box, sanity_index,
-                                     args.attack_batch_size)
+                                     args.attack_batch_size, args.epsilon)
                 cell.update(dataset=dataset, seed=seed, method=method,
                             arch=arch[dataset],
                             eval_seconds=round(time.time() - t1, 1),

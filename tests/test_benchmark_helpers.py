@@ -100,3 +100,29 @@ def test_scripts_parse_their_smoke_flags(script):
     args = module.build_parser().parse_args(["--smoke"])
     args = module.apply_smoke(args)
     assert args.smoke
+
+
+def test_alps_tables_epsilon_flag_scales_both_attacks():
+    import alps_tables
+    from kerasrobust.evaluate import PAPER_FGSM
+    from kerasrobust.evaluate import PAPER_PGD
+
+    parser = alps_tables.build_parser()
+    assert parser.parse_args([]).epsilon is None
+    assert alps_tables.attacks(None) == {"fgsm": PAPER_FGSM,
+                                         "pgd": PAPER_PGD}
+    eps = parser.parse_args(["--epsilon", "0.1"]).epsilon
+    assert eps == 0.1
+    assert parser.parse_args(["--epsilon", "8/255"]).epsilon == 8 / 255
+    fgsm, pgd = alps_tables.attacks(eps).values()
+    # The paper's PGD is 10 steps of 1/255 at 4/255: step = eps / 4.
+    assert (fgsm.attack, fgsm.epsilon) == ("fgsm", 0.1)
+    assert (pgd.attack, pgd.epsilon, pgd.steps) == ("pgd", 0.1, 10)
+    assert pgd.step_size == pytest.approx(0.025)
+    note = alps_tables.attack_note({"attacks": {
+        "fgsm": fgsm.to_dict(), "pgd": pgd.to_dict()}})
+    assert "25.5/255 (the paper's: 4/255)" in note
+    assert "10 steps of 6.375/255" in note
+    for bad in ("0", "-0.1", "2", "x", "1/0"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--epsilon", bad])

@@ -126,3 +126,30 @@ def test_alps_tables_epsilon_flag_scales_both_attacks():
     for bad in ("0", "-0.1", "2", "x", "1/0"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--epsilon", bad])
+
+
+def test_adre_tables_per_image_difference_is_the_acr_difference():
+    import adre_tables
+    from scipy import stats
+
+    cell = {"label": [1, 2, 3, 4],
+            "cohen": {"radius": [0.5, 0.7, 0.2, 0.0],
+                      "predict": [1, 2, 0, -1]},
+            "tight": {"radius": [0.6, 0.6, 0.4, 0.0],
+                      "predict": [1, 2, 0, -1]}}
+    # Wrong predictions and abstentions add 0 to the ACR.
+    assert adre_tables.acr_terms(cell, "cohen") == [0.5, 0.7, 0.0, 0.0]
+    ours = [adre_tables.acr_terms(cell, "tight"), [1.0, 3.0]]
+    theirs = [adre_tables.acr_terms(cell, "cohen"), [0.5, 1.0]]
+    out = adre_tables.per_image_difference(ours, theirs)
+    diff = np.array([0.1, -0.1, 0.0, 0.0, 0.5, 2.0])
+    half = stats.t.ppf(0.975, 5) * diff.std(ddof=1) / math.sqrt(6)
+    assert out["mean"] == pytest.approx(diff.mean())
+    assert out["low"] == pytest.approx(diff.mean() - half)
+    assert out["high"] == pytest.approx(diff.mean() + half)
+    assert (out["larger"], out["smaller"]) == (3, 1)
+    # Exact two-sided sign test, 3 of 4: 2 * (1 + 4) / 16.
+    assert out["sign_test_p"] == pytest.approx(10 / 16)
+    assert out["verdict"] == "tie"
+    none = adre_tables.per_image_difference([[1.0, 2.0]], [[1.0, 2.0]])
+    assert none["sign_test_p"] is None

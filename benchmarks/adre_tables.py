@@ -307,6 +307,10 @@ def build_parser():
                         "../shared/data from the repository root)")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                    help=f"where {STEM}.json/.md/.png are written")
+    p.add_argument("--rerender", type=Path, default=None, metavar="JSON",
+                   help="only recompute the statistics, tables and plot of "
+                        "an earlier run's results JSON with this checkout's "
+                        "code, and rewrite it and its .md/.png in place")
     p.add_argument("--smoke", action="store_true",
                    help="check the script end to end (~2 minutes on a "
                         "quiet 2-core machine): seeds 0,1, sigma 0.5, "
@@ -915,8 +919,27 @@ def write_outputs(results, out_dir):
 
 
 # ------------------------------------------------------------------- main
+def rerender(path):
+    """Recomputes the statistics, tables and plot of a results JSON with
+    this checkout's code (no training or certification) and rewrites the
+    JSON, .md and .png beside it."""
+    import json
+
+    results = json.loads(Path(path).read_text())
+    datasets = list(results["datasets"])
+    results["summary"] = summarize(results["cells"], datasets,
+                                   results["specs"])
+    results["paired"] = paired(results["cells"], datasets, results["specs"])
+    results["rerendered_by_commit"] = common.git_commit()
+    write_json_markdown_plot(Path(path), results, markdown, plot)
+    print(markdown(results))
+
+
 def main(argv=None):
     args = apply_smoke(build_parser().parse_args(argv))
+    if args.rerender:
+        rerender(args.rerender)
+        return 0
     root = common.resolve_data_dir(args.data_dir)
     specs = model_specs(args)
     if args.estimate_budget:

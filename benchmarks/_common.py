@@ -220,7 +220,7 @@ def holdout_split(data, fraction=VALIDATION_FRACTION,
 
 
 def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
-                     min_delta=0.0):
+                     min_delta=0.0, decay_epochs=None):
     """A Keras callback implementing the benchmarks' plateau rule.
 
     After every epoch it calls `validation_error(base_model)` (a percentage
@@ -233,6 +233,15 @@ def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
     training. At the end the best epoch's weights are restored. The
     learning curve (epoch, learning rate, training loss, validation error)
     is in `callback.curve`; `callback.best_epoch` is 1-based.
+
+    With `decay_epochs` (1-based epochs, e.g. `(10,)`) the rule is a fixed
+    step schedule instead, the same for every model: the learning rate is
+    multiplied by `decay_rate` after each listed epoch, training runs to
+    the `fit` epoch cap (`stop_reason = "schedule"`), and the best
+    validation epoch's weights are still the ones kept. `patience` and
+    `max_decays` are then unused. Choose the epochs from measured curves of
+    plateau-rule runs: with a small held-out set the plateau rule reacts to
+    noise and stops some models far earlier than others.
 
     The optimizer must have a plain float learning rate (not a schedule).
     """
@@ -247,7 +256,8 @@ def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
             self.best_weights = None
             self.wait = 0
             self.decays = 0
-            self.stop_reason = "max_epochs"
+            self.stop_reason = ("max_epochs" if decay_epochs is None
+                                else "schedule")
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -257,9 +267,16 @@ def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
             self.curve.append({"epoch": epoch + 1, "learning_rate": lr,
                                "train_loss": float(logs.get("loss", "nan")),
                                "val_error": err})
-            if err < self.best - min_delta:
+            improved = err < self.best - min_delta
+            if improved:
                 self.best, self.best_epoch, self.wait = err, epoch + 1, 0
                 self.best_weights = self.model.get_weights()
+            if decay_epochs is not None:
+                if epoch + 1 in decay_epochs:
+                    self.decays += 1
+                    opt.learning_rate.assign(lr * decay_rate)
+                return
+            if improved:
                 return
             self.wait += 1
             if self.wait < patience:

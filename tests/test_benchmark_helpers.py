@@ -153,3 +153,45 @@ def test_adre_tables_per_image_difference_is_the_acr_difference():
     assert out["verdict"] == "tie"
     none = adre_tables.per_image_difference([[1.0, 2.0]], [[1.0, 2.0]])
     assert none["sign_test_p"] is None
+
+
+def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
+    # The same scripted errors as the plateau test, which would stop it
+    # after epoch 6: a schedule decays after epoch 3 only and runs to the
+    # cap, keeping the best epoch (7).
+    errors = iter([50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 12.0])
+    snapshots = []
+
+    def validation_error(model):
+        snapshots.append([w.copy() for w in model.get_weights()])
+        return next(errors)
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                  loss="sparse_categorical_crossentropy")
+    rule = _common.plateau_callback(validation_error, patience=2,
+                                    max_decays=1, decay_epochs=(3,))
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    model.fit(x, np.arange(8) % 2, epochs=8, verbose=0, callbacks=[rule])
+    assert len(rule.curve) == 8 and rule.stop_reason == "schedule"
+    assert [row["learning_rate"] for row in rule.curve] == pytest.approx(
+        [0.1, 0.1, 0.1] + [0.01] * 5)
+    assert rule.best_epoch == 7 and rule.decays == 1
+    for kept, best in zip(model.get_weights(), snapshots[6]):
+        np.testing.assert_array_equal(kept, best)
+
+
+def test_alps_tables_decay_epochs_flag():
+    import alps_tables
+
+    parser = alps_tables.build_parser()
+    assert parser.parse_args([]).decay_epochs is None
+    assert parser.parse_args(["--decay-epochs", "10,15"]).decay_epochs == [
+        10, 15]
+    for bad in ("0", "15,10", "10,10", "x"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--decay-epochs", bad])
+    with pytest.raises(SystemExit):  # a decay at or after the cap
+        alps_tables.main(["--datasets", "cifar10", "--decay-epochs", "20",
+                          "--max-epochs-cifar", "20"])

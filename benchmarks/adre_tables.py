@@ -693,20 +693,17 @@ def claims(results):
             total = sum(len(c["counts_top2"]) for c in cells)
             for k, v in rows.items():
                 t = v["tight"]
-                verdicts.append(t["per_image"]["verdict"] if "per_image" in t
-                                else t["acr"]["verdict"])
+                verdicts.append(t["per_image"]["verdict"])
                 parts.append(
                     f"{label_of(results['specs'][k])}: ACR "
                     f"{t['acr']['mean']:+.4f} ({t['acr']['verdict']} by "
                     f"seed; larger radius on {t['images_larger']}, smaller "
-                    f"on {t['images_smaller']} of {t['images']} images"
-                    + (f"; paired by image {_ci(t['per_image'], 4)} "
-                       f"{t['per_image']['verdict']}, "
-                       f"{t['per_image']['larger']} larger / "
-                       f"{t['per_image']['smaller']} smaller ACR terms, "
-                       f"sign test p = "
-                       f"{_p(t['per_image']['sign_test_p'])}"
-                       if "per_image" in t else "") + ")")
+                    f"on {t['images_smaller']} of {t['images']} images; "
+                    f"paired by image {_ci(t['per_image'], 4)} "
+                    f"{t['per_image']['verdict']}, "
+                    f"{t['per_image']['larger']} larger / "
+                    f"{t['per_image']['smaller']} smaller ACR terms, sign "
+                    f"test p = {_p(t['per_image']['sign_test_p'])})")
             status = ("reproduces" if all(v == "win" for v in verdicts) else
                       "does not reproduce" if any(v == "loss"
                                                   for v in verdicts) else
@@ -836,8 +833,7 @@ def markdown(results):
                          f"{t['per_image']['verdict']} (larger / smaller "
                          f"{t['per_image']['larger']} / "
                          f"{t['per_image']['smaller']}, sign test p = "
-                         f"{_p(t['per_image']['sign_test_p'])})"
-                         if "per_image" in t else "",
+                         f"{_p(t['per_image']['sign_test_p'])})",
                          f"{t['images_larger']} / {t['images_smaller']} of "
                          f"{t['images']}",
                          ", ".join(f"{a['mean']:+.2f}"

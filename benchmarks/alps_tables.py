@@ -129,6 +129,7 @@ from _common import find_data_dir  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
+from _common import comma_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
@@ -224,11 +225,11 @@ def _epsilon(text):
 def _epoch_list(text):
     """argparse type: increasing epochs >= 1 separated by commas."""
     try:
-        epochs = [int(item) for item in text.split(",")]
+        epochs = [int(item) for item in comma_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected epochs separated by commas, got {text!r}.") from None
-    if min(epochs) < 1 or epochs != sorted(set(epochs)):
+    if not epochs or min(epochs) < 1 or epochs != sorted(set(epochs)):
         raise argparse.ArgumentTypeError(
             f"give increasing epochs >= 1, e.g. 10,15; got {text!r}.")
     return epochs
@@ -438,14 +439,16 @@ def attacks(epsilon=None):
 
 
 def evaluate_cell(model, data, black_box, sanity_index, attack_batch_size,
-                  epsilon=None):
+                  configs):
+    """Clean, white-box and black-box errors under the attack `configs`
+    (`attacks(...)`) and the unbounded-PGD accuracy of one model."""
     from kerasrobust.evaluate import SANITY_PGD
     from kerasrobust.evaluate import craft
     from kerasrobust.evaluate import error_percent
 
     x, y = data.x_test, data.y_test
     out = {"clean_error": error_percent(model, x, y)}
-    for name, attack in attacks(epsilon).items():
+    for name, attack in configs.items():
         x_adv = craft(model, x, y, attack, batch_size=attack_batch_size)
         out[f"{name}_white_box"] = error_percent(model, x_adv, y)
         out[f"{name}_black_box"] = error_percent(model, black_box[name], y)
@@ -505,11 +508,12 @@ def estimate_budget(args, root):
                 model.train_on_batch(xb, yb)
             t["epoch_s"][method] = (time.time() - t0) / 3 * steps
         x, y = data.x_test[:32], data.y_test[:32]
-        for attack in attacks(args.epsilon).values():
+        configs = attacks(args.epsilon).values()
+        for attack in configs:
             craft(base, x[:2], y[:2], attack)  # trace
         craft(base, x[:2], y[:2], SANITY_PGD)
         t0 = time.time()
-        for attack in attacks(args.epsilon).values():
+        for attack in configs:
             craft(base, x, y, attack)
         attack_s = (time.time() - t0) / len(x) * len(data.x_test)
         t0 = time.time()
@@ -769,9 +773,10 @@ def git_commit():
 def main(argv=None):
     parser = build_parser()
     args = apply_smoke(parser.parse_args(argv))
-    caps = {"mnist": args.max_epochs_mnist, "cifar10": args.max_epochs_cifar}
+    max_epochs = {"mnist": args.max_epochs_mnist,
+                  "cifar10": args.max_epochs_cifar}
     for dataset in args.datasets:
-        cap = caps[dataset]
+        cap = max_epochs[dataset]
         if args.decay_epochs and max(args.decay_epochs) >= cap:
             parser.error(f"--decay-epochs {args.decay_epochs}: every decay "
                          f"must come before the {dataset} epoch cap {cap}.")
@@ -787,8 +792,6 @@ def main(argv=None):
     methods = args.methods
     configs = attacks(args.epsilon)
     start = time.time()
-    max_epochs = {"mnist": args.max_epochs_mnist,
-                  "cifar10": args.max_epochs_cifar}
     arch = {"mnist": args.arch_mnist, "cifar10": args.arch_cifar}
     argv_list = sys.argv[1:] if argv is None else list(argv)
     results = {
@@ -887,7 +890,7 @@ def main(argv=None):
                     max_epochs[dataset], args)
                 t1 = time.time()
                 cell = evaluate_cell(model, data, black_box, sanity_index,
-                                     args.attack_batch_size, args.epsilon)
+                                     args.attack_batch_size, configs)
                 cell.update(dataset=dataset, seed=seed, method=method,
                             arch=arch[dataset],
                             eval_seconds=round(time.time() - t1, 1),

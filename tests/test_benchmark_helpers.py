@@ -58,10 +58,11 @@ def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
     assert np.array_equal(train.x_test, data.x_test)
 
 
-def test_plateau_rule_decays_then_stops_and_keeps_the_best_weights():
-    # Scripted validation errors: best at epoch 2; patience 2 -> decay
-    # after epoch 4, stop after epoch 6 (max_decays 1).
-    errors = iter([50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 10.0])
+def _run_scripted_rule(errors, **rule_kwargs):
+    """Fits a tiny model for 8 epochs under `plateau_callback(patience=2,
+    max_decays=1, **rule_kwargs)` fed the scripted validation `errors`;
+    returns (rule, model, the weights seen at each epoch's end)."""
+    errors = iter(errors)
     snapshots = []
 
     def validation_error(model):
@@ -73,9 +74,17 @@ def test_plateau_rule_decays_then_stops_and_keeps_the_best_weights():
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
                   loss="sparse_categorical_crossentropy")
     rule = _common.plateau_callback(validation_error, patience=2,
-                                    max_decays=1)
+                                    max_decays=1, **rule_kwargs)
     x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
     model.fit(x, np.arange(8) % 2, epochs=8, verbose=0, callbacks=[rule])
+    return rule, model, snapshots
+
+
+def test_plateau_rule_decays_then_stops_and_keeps_the_best_weights():
+    # Scripted validation errors: best at epoch 2; patience 2 -> decay
+    # after epoch 4, stop after epoch 6 (max_decays 1).
+    rule, model, snapshots = _run_scripted_rule(
+        [50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 10.0])
     assert [row["val_error"] for row in rule.curve] == [
         50.0, 40.0, 45.0, 41.0, 42.0, 43.0]
     assert [row["learning_rate"] for row in rule.curve] == pytest.approx(
@@ -159,21 +168,8 @@ def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
     # The same scripted errors as the plateau test, which would stop it
     # after epoch 6: a schedule decays after epoch 3 only and runs to the
     # cap, keeping the best epoch (7).
-    errors = iter([50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 12.0])
-    snapshots = []
-
-    def validation_error(model):
-        snapshots.append([w.copy() for w in model.get_weights()])
-        return next(errors)
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
-                  loss="sparse_categorical_crossentropy")
-    rule = _common.plateau_callback(validation_error, patience=2,
-                                    max_decays=1, decay_epochs=(3,))
-    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
-    model.fit(x, np.arange(8) % 2, epochs=8, verbose=0, callbacks=[rule])
+    rule, model, snapshots = _run_scripted_rule(
+        [50.0, 40.0, 45.0, 41.0, 42.0, 43.0, 10.0, 12.0], decay_epochs=(3,))
     assert len(rule.curve) == 8 and rule.stop_reason == "schedule"
     assert [row["learning_rate"] for row in rule.curve] == pytest.approx(
         [0.1, 0.1, 0.1] + [0.01] * 5)
@@ -189,7 +185,7 @@ def test_alps_tables_decay_epochs_flag():
     assert parser.parse_args([]).decay_epochs is None
     assert parser.parse_args(["--decay-epochs", "10,15"]).decay_epochs == [
         10, 15]
-    for bad in ("0", "15,10", "10,10", "x"):
+    for bad in ("0", "15,10", "10,10", "x", ","):
         with pytest.raises(SystemExit):
             parser.parse_args(["--decay-epochs", bad])
     with pytest.raises(SystemExit):  # a decay at or after the cap

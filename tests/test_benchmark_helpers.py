@@ -111,7 +111,7 @@ def test_scripts_parse_their_smoke_flags(script):
     assert args.smoke
 
 
-def test_alps_tables_epsilon_flag_scales_both_attacks():
+def test_alps_tables_epsilon_flag_scales_both_attacks(capsys):
     import alps_tables
     from kerasrobust.evaluate import PAPER_FGSM
     from kerasrobust.evaluate import PAPER_PGD
@@ -132,9 +132,15 @@ def test_alps_tables_epsilon_flag_scales_both_attacks():
         "fgsm": fgsm.to_dict(), "pgd": pgd.to_dict()}})
     assert "25.5/255 (the paper's: 4/255)" in note
     assert "10 steps of 6.375/255" in note
-    for bad in ("0", "-0.1", "2", "x", "1/0"):
+    for bad, message in (("0", "must be in (0, 1]"),
+                         ("-0.1", "must be in (0, 1]"),
+                         ("2", "must be in (0, 1]"),
+                         ("x", "a fraction such as 8/255"),
+                         ("1/0", "a fraction such as 8/255")):
         with pytest.raises(SystemExit):
             parser.parse_args(["--epsilon", bad])
+        err = capsys.readouterr().err
+        assert "--epsilon" in err and message in err and bad in err
 
 
 def test_adre_tables_per_image_difference_is_the_acr_difference():
@@ -178,7 +184,7 @@ def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
         np.testing.assert_array_equal(kept, best)
 
 
-def test_alps_tables_decay_epochs_flag():
+def test_alps_tables_decay_epochs_flag(capsys, tmp_path):
     import alps_tables
 
     parser = alps_tables.build_parser()
@@ -188,6 +194,11 @@ def test_alps_tables_decay_epochs_flag():
     for bad in ("0", "15,10", "10,10", "x", ","):
         with pytest.raises(SystemExit):
             parser.parse_args(["--decay-epochs", bad])
-    with pytest.raises(SystemExit):  # a decay at or after the cap
+        err = capsys.readouterr().err
+        assert "--decay-epochs" in err and "epochs" in err
+    with pytest.raises(SystemExit):  # a decay at or after the cap, refused
         alps_tables.main(["--datasets", "cifar10", "--decay-epochs", "20",
-                          "--max-epochs-cifar", "20"])
+                          "--max-epochs-cifar", "20", "--out",
+                          str(tmp_path / "r.json")])
+    assert "before the cifar10 epoch cap 20" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # before anything is written

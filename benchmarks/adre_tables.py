@@ -626,6 +626,9 @@ def paired(cells, datasets, specs):
                       - table_accuracy(by[(base, s)])[i] for s in bseeds])
                      for i in range(len(RADII))]}
             d["acr"]["verdict"] = verdict(d["acr"], False)
+            d["per_image"] = per_image_difference(
+                [acr_terms(by[(key, s)], "cohen") for s in bseeds],
+                [acr_terms(by[(base, s)], "cohen") for s in bseeds])
             for a in d["accuracy"]:
                 a["verdict"] = verdict(a, False)
             adre[key] = d
@@ -672,10 +675,22 @@ def claims(results):
                     if results["specs"][k][0] == family}
             if not rows:
                 continue
-            verdicts = [v["acr"]["verdict"] for v in rows.values()]
+            # By seed where there are seeds to pair; with one seed the
+            # by-image pairing is the only interval (it speaks for these
+            # two trained models, not for the spread between runs).
+            by_seed = all(len(v["seeds"]) >= 2 for v in rows.values())
+            basis = "seed" if by_seed else "image (one seed)"
+            verdicts = [v["acr" if by_seed else "per_image"]["verdict"]
+                        for v in rows.values()]
             text = ", ".join(
                 f"{label_of(results['specs'][k])}: ACR "
-                f"{v['acr']['mean']:+.3f} {v['acr']['verdict']}"
+                f"{v['acr']['mean']:+.3f} ("
+                + (f"{v['acr']['verdict']} by seed; " if by_seed else "")
+                + f"by image {_ci(v['per_image'])} "
+                f"{v['per_image']['verdict']}, "
+                f"{v['per_image']['larger']} larger / "
+                f"{v['per_image']['smaller']} smaller ACR terms, sign test "
+                f"p = {_p(v['per_image']['sign_test_p'])})"
                 for k, v in rows.items())
             status = ("reproduces" if all(v == "win" for v in verdicts) else
                       "does not reproduce" if any(v == "loss"
@@ -683,7 +698,7 @@ def claims(results):
                       "partly reproduces" if "win" in verdicts else
                       "not resolved (differences within the intervals)")
             lines.append(f"- {dataset}, {claim} (CERTIFY ACR, paired by "
-                         f"seed): {status}. {text}.")
+                         f"{basis}): {status}. {text}.")
         rows = d["tcertify_minus_certify"]
         if rows:
             parts, verdicts = [], []
@@ -803,15 +818,21 @@ def markdown(results):
                     + " |")
         d = results["paired"].get(dataset, {})
         if d.get("adre_minus_baseline"):
-            lines += ["", "### ADRE − its baseline (paired by seed, 95 % "
-                      "t-interval)", "",
-                      "| Model − baseline | ACR | " + " | ".join(radii_head)
-                      + " |", "|" + "---|" * (len(RADII) + 2)]
+            lines += ["", "### ADRE − its baseline (CERTIFY; paired by "
+                      "seed, and ACR also paired by image; 95 % "
+                      "t-intervals)", "",
+                      "| Model − baseline | ACR | ACR, paired by image | "
+                      + " | ".join(radii_head) + " |",
+                      "|" + "---|" * (len(RADII) + 3)]
             for key, v in d["adre_minus_baseline"].items():
+                im = v["per_image"]
                 lines.append("| " + " | ".join(
                     [f"{label_of(specs[key])} − "
                      f"{NAMES[specs[v['baseline']][0]]}",
-                     f"{_ci(v['acr'])} {v['acr']['verdict']}"]
+                     f"{_ci(v['acr'])} {v['acr']['verdict']}",
+                     f"{_ci(im)} {im['verdict']} (larger / smaller "
+                     f"{im['larger']} / {im['smaller']}, sign test p = "
+                     f"{_p(im['sign_test_p'])})"]
                     + [f"{_ci(a, 2)} {a['verdict']}"
                        for a in v["accuracy"]]) + " |")
         if d.get("tcertify_minus_certify"):
@@ -855,18 +876,23 @@ def plot(results, path):
         return
     sigmas = sorted({specs[k][1] for rows in summary.values()
                      for k in rows})
-    panels = [(f"σ = {sg:g}: Basic vs ADRE_REG (Table 1)",
-               ("gaussian", "adre"), sg) for sg in sigmas]
-    panels += [(f"σ = {sg:g}: SmoothAdv vs ADRE_ADV (Fig. 1)",
-                ("smoothadv", "adre_adv"), sg) for sg in sigmas]
-    panels += [(f"σ = {sg:g}: T-CERTIFY (solid) vs CERTIFY (dashed), "
-                "Fig. 2", None, sg) for sg in sigmas]
-    ncol = len(sigmas)
-    fig, axes = plt.subplots(3 * len(summary), ncol, squeeze=False,
-                             figsize=(4.4 * ncol, 3.3 * 3 * len(summary)))
+    # One row of panels per comparison that has a trained model: a run of
+    # one family leaves out the other's (empty) row.
+    trained = {specs[k][0] for rows in summary.values() for k in rows}
+    groups = [(title, methods) for title, methods in (
+        ("Basic vs ADRE_REG (Table 1)", ("gaussian", "adre")),
+        ("SmoothAdv vs ADRE_ADV (Fig. 1)", ("smoothadv", "adre_adv")))
+        if trained & set(methods)]
+    groups.append(("T-CERTIFY (solid) vs CERTIFY (dashed), Fig. 2", None))
+    panels = [(f"σ = {sg:g}: {title}", methods, sg)
+              for title, methods in groups for sg in sigmas]
+    ncol, nrow = len(sigmas), len(groups)
+    fig, axes = plt.subplots(nrow * len(summary), ncol, squeeze=False,
+                             figsize=(4.4 * ncol,
+                                      3.3 * nrow * len(summary)))
     for d_i, (dataset, rows) in enumerate(summary.items()):
         for p_i, (title, methods, sigma) in enumerate(panels):
-            ax = axes[3 * d_i + p_i // ncol][p_i % ncol]
+            ax = axes[nrow * d_i + p_i // ncol][p_i % ncol]
             for key, entry in rows.items():
                 method, sg, _ = specs[key]
                 if sg != sigma:

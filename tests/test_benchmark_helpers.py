@@ -170,6 +170,49 @@ def test_adre_tables_per_image_difference_is_the_acr_difference():
     assert none["sign_test_p"] is None
 
 
+def _adre_cell(model, seed, radius, predict, label):
+    import adre_tables
+
+    acr = sum(r for r, p, y in zip(radius, predict, label) if p == y)
+    cert = {"radius": radius, "predict": predict, "acr": acr / len(label),
+            "certified_accuracy": [0.0] * len(adre_tables.RADII)}
+    return {"dataset": "cifar10", "model": model, "seed": seed,
+            "label": label, "cohen": cert, "tight": dict(cert),
+            "tight_grid": dict(cert), "counts_top2": [[10, 0]] * len(label)}
+
+
+def test_adre_tables_adre_minus_basic_is_paired_by_image_with_one_seed():
+    import adre_tables
+    from scipy import stats
+
+    specs = {"basic_0.5": ["gaussian", 0.5, None],
+             "adre_0.5_0.1": ["adre", 0.5, 0.1]}
+    label = [0, 1, 2, 3, 4]
+    cells = [_adre_cell("basic_0.5", 0, [0.2, 0.4, 0.3, 0.5, 0.0],
+                        [0, 1, 2, 9, -1], label),
+             _adre_cell("adre_0.5_0.1", 0, [0.5, 0.6, 0.1, 0.5, 0.2],
+                        [0, 1, 2, 3, 4], label)]
+    d = adre_tables.paired(cells, ["cifar10"], specs)["cifar10"]
+    row = d["adre_minus_baseline"]["adre_0.5_0.1"]
+    # ACR terms: Basic 0.2, 0.4, 0.3, 0 (wrong), 0 (abstains);
+    # ADRE 0.5, 0.6, 0.1, 0.5, 0.2 -> differences by hand:
+    diff = np.array([0.3, 0.2, -0.2, 0.5, 0.2])
+    half = stats.t.ppf(0.975, 4) * diff.std(ddof=1) / math.sqrt(5)
+    im = row["per_image"]
+    assert im["mean"] == pytest.approx(diff.mean())
+    assert (im["low"], im["high"]) == pytest.approx(
+        (diff.mean() - half, diff.mean() + half))
+    assert (im["larger"], im["smaller"]) == (4, 1)
+    # Exact two-sided sign test, 4 of 5: 2 * (1 + 5) / 32.
+    assert im["sign_test_p"] == pytest.approx(12 / 32)
+    # One seed: no by-seed interval, so the claim is judged by image.
+    assert row["acr"]["low"] is None
+    results = {"specs": specs, "cells": cells, "paired": {"cifar10": d}}
+    line = [x for x in adre_tables.claims(results) if "Table 1" in x][0]
+    assert "paired by image (one seed)" in line
+    assert im["verdict"] == "tie" and "not resolved" in line
+
+
 def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
     # The same scripted errors as the plateau test, which would stop it
     # after epoch 6: a schedule decays after epoch 3 only and runs to the

@@ -112,13 +112,20 @@ def stats(values):
     }
 
 
-def seed_list(text):
-    """argparse type: distinct integers >= 0 separated by commas."""
+def typed_list(text, convert, what):
+    """The items of a comma-separated flag value through `convert`; an item
+    it rejects (ValueError) is an argparse error "expected `what` separated
+    by commas". The argparse types below check the values themselves."""
     try:
-        seeds = [int(item) for item in comma_list(text)]
+        return [convert(item) for item in comma_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}.") from None
+            f"expected {what} separated by commas, got {text!r}.") from None
+
+
+def seed_list(text):
+    """argparse type: distinct integers >= 0 separated by commas."""
+    seeds = typed_list(text, int, "integers")
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(
             "give one or more distinct seeds >= 0, e.g. 0,1,2.")

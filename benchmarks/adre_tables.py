@@ -122,7 +122,6 @@ import alps_tables as common  # noqa: E402  (data loading, plateau records)
 from _common import arch_name  # noqa: E402
 from _common import build_base  # noqa: E402
 from _common import choices_list  # noqa: E402
-from _common import comma_list  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
@@ -132,6 +131,7 @@ from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
 from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
+from _common import typed_list  # noqa: E402
 from _common import verdict  # noqa: E402
 from _common import write_json_markdown_plot  # noqa: E402
 
@@ -210,11 +210,7 @@ def baseline_key(spec):
 
 
 def float_list(text):
-    try:
-        values = [float(v) for v in comma_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, got {text!r}.") from None
+    values = typed_list(text, float, "numbers")
     if not values or min(values) <= 0 or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(
             f"give distinct numbers > 0 separated by commas, got {text!r}.")
@@ -686,11 +682,7 @@ def claims(results):
                 f"{label_of(results['specs'][k])}: ACR "
                 f"{v['acr']['mean']:+.3f} ("
                 + (f"{v['acr']['verdict']} by seed; " if by_seed else "")
-                + f"by image {_ci(v['per_image'])} "
-                f"{v['per_image']['verdict']}, "
-                f"{v['per_image']['larger']} larger / "
-                f"{v['per_image']['smaller']} smaller ACR terms, sign test "
-                f"p = {_p(v['per_image']['sign_test_p'])})"
+                + f"by image {_by_image_claim(v['per_image'], 3)})"
                 for k, v in rows.items())
             status = ("reproduces" if all(v == "win" for v in verdicts) else
                       "does not reproduce" if any(v == "loss"
@@ -714,11 +706,7 @@ def claims(results):
                     f"{t['acr']['mean']:+.4f} ({t['acr']['verdict']} by "
                     f"seed; larger radius on {t['images_larger']}, smaller "
                     f"on {t['images_smaller']} of {t['images']} images; "
-                    f"paired by image {_ci(t['per_image'], 4)} "
-                    f"{t['per_image']['verdict']}, "
-                    f"{t['per_image']['larger']} larger / "
-                    f"{t['per_image']['smaller']} smaller ACR terms, sign "
-                    f"test p = {_p(t['per_image']['sign_test_p'])})")
+                    f"paired by image {_by_image_claim(t['per_image'], 4)})")
             status = ("reproduces" if all(v == "win" for v in verdicts) else
                       "does not reproduce" if any(v == "loss"
                                                   for v in verdicts) else
@@ -738,6 +726,21 @@ def claims(results):
 
 def _p(value):
     return "n/a" if value is None else f"{value:.2g}"
+
+
+def _by_image_claim(d, digits):
+    """A by-image pairing (`per_image_difference`) as the claim lines
+    write it."""
+    return (f"{_ci(d, digits)} {d['verdict']}, {d['larger']} larger / "
+            f"{d['smaller']} smaller ACR terms, sign test p = "
+            f"{_p(d['sign_test_p'])}")
+
+
+def _by_image_cell(d, digits):
+    """A by-image pairing (`per_image_difference`) as a table cell."""
+    return (f"{_ci(d, digits)} {d['verdict']} (larger / smaller "
+            f"{d['larger']} / {d['smaller']}, sign test p = "
+            f"{_p(d['sign_test_p'])})")
 
 
 def _fmt(stat, digits=2):
@@ -825,14 +828,11 @@ def markdown(results):
                       + " | ".join(radii_head) + " |",
                       "|" + "---|" * (len(RADII) + 3)]
             for key, v in d["adre_minus_baseline"].items():
-                im = v["per_image"]
                 lines.append("| " + " | ".join(
                     [f"{label_of(specs[key])} − "
                      f"{NAMES[specs[v['baseline']][0]]}",
                      f"{_ci(v['acr'])} {v['acr']['verdict']}",
-                     f"{_ci(im)} {im['verdict']} (larger / smaller "
-                     f"{im['larger']} / {im['smaller']}, sign test p = "
-                     f"{_p(im['sign_test_p'])})"]
+                     _by_image_cell(v["per_image"], 3)]
                     + [f"{_ci(a, 2)} {a['verdict']}"
                        for a in v["accuracy"]]) + " |")
         if d.get("tcertify_minus_certify"):
@@ -850,11 +850,7 @@ def markdown(results):
                     t = v[cert]
                     lines.append("| " + " | ".join(
                         [label_of(specs[key]), title, _ci(t["acr"], 4),
-                         f"{_ci(t['per_image'], 4)} "
-                         f"{t['per_image']['verdict']} (larger / smaller "
-                         f"{t['per_image']['larger']} / "
-                         f"{t['per_image']['smaller']}, sign test p = "
-                         f"{_p(t['per_image']['sign_test_p'])})",
+                         _by_image_cell(t["per_image"], 4),
                          f"{t['images_larger']} / {t['images_smaller']} of "
                          f"{t['images']}",
                          ", ".join(f"{a['mean']:+.2f}"

@@ -129,7 +129,7 @@ from _common import find_data_dir  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
-from _common import comma_list  # noqa: E402
+from _common import typed_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
@@ -224,11 +224,7 @@ def _epsilon(text):
 
 def _epoch_list(text):
     """argparse type: increasing epochs >= 1 separated by commas."""
-    try:
-        epochs = [int(item) for item in comma_list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected epochs separated by commas, got {text!r}.") from None
+    epochs = typed_list(text, int, "epochs")
     if not epochs or min(epochs) < 1 or epochs != sorted(set(epochs)):
         raise argparse.ArgumentTypeError(
             f"give increasing epochs >= 1, e.g. 10,15; got {text!r}.")
@@ -470,10 +466,11 @@ def plateau_record(plateau, train_s):
             "curve": plateau.curve}
 
 
-def estimate_budget(args, root):
-    """Times 3 training steps per method (after tracing) and the attacks on
-    32 test images (unbounded PGD on 4), at full size; prints the
-    extrapolated wall time of `args` with `--assumed-epochs` per model."""
+def estimate_budget(args, root, configs):
+    """Times 3 training steps per method (after tracing) and the attack
+    `configs` (`attacks(...)`) on 32 test images (unbounded PGD on 4), at
+    full size; prints the extrapolated wall time of `args` with
+    `--assumed-epochs` per model."""
     import math
 
     import keras
@@ -508,12 +505,11 @@ def estimate_budget(args, root):
                 model.train_on_batch(xb, yb)
             t["epoch_s"][method] = (time.time() - t0) / 3 * steps
         x, y = data.x_test[:32], data.y_test[:32]
-        configs = attacks(args.epsilon).values()
-        for attack in configs:
+        for attack in configs.values():
             craft(base, x[:2], y[:2], attack)  # trace
         craft(base, x[:2], y[:2], SANITY_PGD)
         t0 = time.time()
-        for attack in configs:
+        for attack in configs.values():
             craft(base, x, y, attack)
         attack_s = (time.time() - t0) / len(x) * len(data.x_test)
         t0 = time.time()
@@ -781,8 +777,9 @@ def main(argv=None):
             parser.error(f"--decay-epochs {args.decay_epochs}: every decay "
                          f"must come before the {dataset} epoch cap {cap}.")
     root = resolve_data_dir(args.data_dir)
+    configs = attacks(args.epsilon)
     if args.estimate_budget:
-        estimate_budget(args, root)
+        estimate_budget(args, root, configs)
         return 0
     import numpy as np
 
@@ -790,7 +787,6 @@ def main(argv=None):
     from kerasrobust.evaluate import error_percent
 
     methods = args.methods
-    configs = attacks(args.epsilon)
     start = time.time()
     arch = {"mnist": args.arch_mnist, "cifar10": args.arch_cifar}
     argv_list = sys.argv[1:] if argv is None else list(argv)

@@ -245,3 +245,19 @@ def test_alps_tables_decay_epochs_flag(capsys, tmp_path):
                           str(tmp_path / "r.json")])
     assert "before the cifar10 epoch cap 20" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # before anything is written
+
+
+@pytest.mark.parametrize("script,flag,what", [
+    ("alps_tables", "--seeds", "integers"),
+    ("alps_tables", "--decay-epochs", "epochs"),
+    ("adre_tables", "--sigmas", "numbers")])
+def test_comma_list_flags_name_the_item_they_could_not_read(script, flag,
+                                                            what, capsys):
+    import importlib
+
+    parser = importlib.import_module(script).build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args([flag, "1,x"])
+    err = capsys.readouterr().err
+    assert flag in err
+    assert f"expected {what} separated by commas, got '1,x'." in err

@@ -701,10 +701,13 @@ def claims(results):
             for k, v in rows.items():
                 t = v["tight"]
                 verdicts.append(t["per_image"]["verdict"])
+                # A by-seed verdict only where there are seeds to pair.
+                by_seed = (f"{t['acr']['verdict']} by seed; "
+                           if t["acr"]["n"] >= 2 else "")
                 parts.append(
                     f"{label_of(results['specs'][k])}: ACR "
-                    f"{t['acr']['mean']:+.4f} ({t['acr']['verdict']} by "
-                    f"seed; larger radius on {t['images_larger']}, smaller "
+                    f"{t['acr']['mean']:+.4f} ({by_seed}"
+                    f"larger radius on {t['images_larger']}, smaller "
                     f"on {t['images_smaller']} of {t['images']} images; "
                     f"paired by image {_by_image_claim(t['per_image'], 4)})")
             status = ("reproduces" if all(v == "win" for v in verdicts) else

@@ -211,6 +211,9 @@ def test_adre_tables_adre_minus_basic_is_paired_by_image_with_one_seed():
     line = [x for x in adre_tables.claims(results) if "Table 1" in x][0]
     assert "paired by image (one seed)" in line
     assert im["verdict"] == "tie" and "not resolved" in line
+    # Nor does the Figure-2 line claim a verdict "by seed" from one seed.
+    fig2 = [x for x in adre_tables.claims(results) if "Fig. 2" in x][0]
+    assert "by seed" not in fig2 and "paired by image" in fig2
 
 
 def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():

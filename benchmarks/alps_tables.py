@@ -595,9 +595,11 @@ def _interval_text(d):
 
 def markdown(results):
     settings = results["settings"]
+    trained = ("on one fixed step schedule"
+               if settings.get("decay_epochs") else "to a validation plateau")
     lines = [
         "# ALPS Tables 2, 5 and 6 on real MNIST and CIFAR-10 data "
-        "(models trained to a validation plateau)",
+        f"(models trained {trained})",
         "",
         f"- Command: `{results['command']}`",
         f"- Commit: {results.get('commit', '?')}",

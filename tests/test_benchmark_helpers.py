@@ -264,3 +264,16 @@ def test_comma_list_flags_name_the_item_they_could_not_read(script, flag,
     err = capsys.readouterr().err
     assert flag in err
     assert f"expected {what} separated by commas, got '1,x'." in err
+
+
+@pytest.mark.parametrize("stem, trained", [
+    ("alps_tables_converged_cifar10", "to a validation plateau"),
+    ("alps_tables_schedule_cifar10", "on one fixed step schedule")])
+def test_alps_tables_title_names_the_training_rule_of_the_run(stem, trained):
+    import json
+
+    import alps_tables
+
+    path = BENCH / "results" / f"{stem}.json"
+    text = alps_tables.markdown(json.loads(path.read_text()))
+    assert text.splitlines()[0].endswith(f"(models trained {trained})")

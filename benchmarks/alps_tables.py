@@ -593,10 +593,15 @@ def _interval_text(d):
     return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
 
+def _trained(settings):
+    """How the run's models were trained, for titles."""
+    return ("on one fixed step schedule" if settings.get("decay_epochs")
+            else "to a validation plateau")
+
+
 def markdown(results):
     settings = results["settings"]
-    trained = ("on one fixed step schedule"
-               if settings.get("decay_epochs") else "to a validation plateau")
+    trained = _trained(settings)
     lines = [
         "# ALPS Tables 2, 5 and 6 on real MNIST and CIFAR-10 data "
         f"(models trained {trained})",
@@ -734,8 +739,9 @@ def plot(results, path):
                      "images)")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle("Adversarial robustness after training to a validation "
-                 "plateau, mean ± std over seeds", fontsize=10)
+    fig.suptitle("Adversarial robustness, models trained "
+                 f"{_trained(results['settings'])}, mean ± std over seeds",
+                 fontsize=10)
     fig.tight_layout()
     from kerasrobust._io import atomic_path
 
@@ -748,8 +754,8 @@ def plot(results, path):
             f"{c['method']} s{c['seed']}"] = c["curve"]
     plot_learning_curves(
         curves, Path(path).with_name(Path(path).stem + "_curves.png"),
-        "Validation error per epoch (held-out training images); the "
-        "plateau rule picks the best epoch")
+        "Validation error per epoch (held-out training images); models "
+        f"trained {_trained(results['settings'])}, the best epoch kept")
 
 
 def write_outputs(results, out):

@@ -702,11 +702,11 @@ def claims(results):
                 t = v["tight"]
                 verdicts.append(t["per_image"]["verdict"])
                 # A by-seed verdict only where there are seeds to pair.
-                by_seed = (f"{t['acr']['verdict']} by seed; "
-                           if t["acr"]["n"] >= 2 else "")
+                seed_verdict = (f"{t['acr']['verdict']} by seed; "
+                                if t["acr"]["n"] >= 2 else "")
                 parts.append(
                     f"{label_of(results['specs'][k])}: ACR "
-                    f"{t['acr']['mean']:+.4f} ({by_seed}"
+                    f"{t['acr']['mean']:+.4f} ({seed_verdict}"
                     f"larger radius on {t['images_larger']}, smaller "
                     f"on {t['images_smaller']} of {t['images']} images; "
                     f"paired by image {_by_image_claim(t['per_image'], 4)})")

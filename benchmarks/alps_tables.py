@@ -105,6 +105,10 @@ curves, the sources, the summary and the paired differences), the Markdown
 tables next to it (`.md`), a bar plot (`.png`) and the learning curves
 (`_curves.png`). The default output is `alps_tables_converged.json`; the
 earlier short-run results (`alps_tables.json`) stay as recorded.
+`--rerender JSON` recomputes the summary, the paired differences, the
+tables and the plots of a recorded run with this checkout's code (no
+training, no attack); the tables list the methods in the order above
+whatever the key order of the JSON.
 """
 
 import argparse
@@ -310,6 +314,11 @@ def build_parser():
                    help="JSON results; the .md tables, the .png plot and "
                         "the _curves.png learning curves are written next "
                         "to it with the same stem")
+    p.add_argument("--rerender", type=Path, default=None, metavar="JSON",
+                   help="only recompute the summary, paired differences, "
+                        "tables and plots of an earlier run's results JSON "
+                        "with this checkout's code, and rewrite it and its "
+                        ".md/.png/_curves.png in place")
     p.add_argument("--estimate-budget", action="store_true",
                    help="only time a few full-size training steps of every "
                         "method and the attacks on a few test images, and "
@@ -593,6 +602,13 @@ def _interval_text(d):
     return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
 
+def _in_order(table, order):
+    """`(key, value)` pairs of `table` in the order of `order` (DATASETS or
+    METHODS): a results JSON is written with sorted keys, so the order of a
+    reloaded dict is alphabetical, not the tables' order."""
+    return [(key, table[key]) for key in order if key in table]
+
+
 def _trained(settings):
     """How the run's models were trained, for titles."""
     return ("on one fixed step schedule" if settings.get("decay_epochs")
@@ -607,7 +623,10 @@ def markdown(results):
         f"(models trained {trained})",
         "",
         f"- Command: `{results['command']}`",
-        f"- Commit: {results.get('commit', '?')}",
+        f"- Commit: {results.get('commit', '?')}"
+        + (f" (statistics and tables re-rendered at "
+           f"{results['rerendered_by_commit']})"
+           if results.get("rerendered_by_commit") else ""),
         f"- Machine: {results['machine']['summary']}; load average at "
         f"start {results['machine'].get('load_average_start')}",
         f"- Started {results['started_utc']}; "
@@ -629,7 +648,8 @@ def markdown(results):
         "mean ± sample std over seeds; best mean per column in bold.",
         "",
     ]
-    for dataset, rows in results["summary"].items():
+    for dataset, rows in _in_order(results["summary"], DATASETS):
+        rows = dict(_in_order(rows, METHODS))
         info = results["datasets"][dataset]
         lines += [f"## {dataset}: {info['split_note']}", ""]
         header = (["Method", "epochs (best)"]
@@ -661,7 +681,8 @@ def markdown(results):
             lines += ["", f"Black-box source ({source['arch']}, ERM, seeds "
                       f"{', '.join(map(str, source['seeds']))}): clean "
                       f"error {source['clean_error']['mean']:.2f} %."]
-        diffs = results.get("differences", {}).get(dataset, {})
+        diffs = dict(_in_order(
+            results.get("differences", {}).get(dataset, {}), METHODS))
         if diffs:
             keys = [(k, t) for k, t, h in COLUMNS if h is not None]
             lines += ["", "### ALPS − baseline, paired by seed: mean "
@@ -720,7 +741,8 @@ def plot(results, path):
         return
     fig, axes = plt.subplots(1, len(summary), squeeze=False,
                              figsize=(7 * len(summary), 4.5))
-    for ax, (dataset, rows) in zip(axes[0], summary.items()):
+    for ax, (dataset, rows) in zip(axes[0], _in_order(summary, DATASETS)):
+        rows = dict(_in_order(rows, METHODS))
         methods = list(rows)
         width = 0.8 / max(len(methods), 1)
         for i, method in enumerate(methods):
@@ -774,9 +796,30 @@ def git_commit():
 
 
 # ------------------------------------------------------------------- main
+def rerender(path):
+    """Recomputes the summary, paired differences, tables and plots of a
+    results JSON with this checkout's code (no training, no attack) and
+    rewrites the JSON, .md, .png and _curves.png beside it."""
+    import json
+
+    path = Path(path)
+    results = json.loads(path.read_text())
+    datasets = [d for d in DATASETS if d in results["datasets"]]
+    methods = [m for m in METHODS if m in results["settings"]["methods"]]
+    results["summary"] = summarize(results["cells"], datasets, methods)
+    results["differences"] = paired_differences(results["cells"], datasets,
+                                                methods)
+    results["rerendered_by_commit"] = git_commit()
+    write_outputs(results, path)
+    print(markdown(results))
+
+
 def main(argv=None):
     parser = build_parser()
     args = apply_smoke(parser.parse_args(argv))
+    if args.rerender:
+        rerender(args.rerender)
+        return 0
     max_epochs = {"mnist": args.max_epochs_mnist,
                   "cifar10": args.max_epochs_cifar}
     for dataset in args.datasets:

@@ -277,3 +277,58 @@ def test_alps_tables_title_names_the_training_rule_of_the_run(stem, trained):
     path = BENCH / "results" / f"{stem}.json"
     text = alps_tables.markdown(json.loads(path.read_text()))
     assert text.splitlines()[0].endswith(f"(models trained {trained})")
+
+
+@pytest.mark.parametrize("stem", ["alps_tables_converged_mnist",
+                                  "alps_tables_converged_cifar10",
+                                  "alps_tables_schedule_cifar10"])
+def test_alps_tables_markdown_of_a_reloaded_json_is_the_recorded_md(stem):
+    # The JSON is written with sorted keys, so a reloaded summary is in
+    # alphabetical order (alps, dropout, erm, ...); the tables must still
+    # come in the order the run wrote them (ERM ... ALPS, mnist first).
+    import json
+
+    import alps_tables
+
+    path = BENCH / "results" / f"{stem}.json"
+    text = alps_tables.markdown(json.loads(path.read_text()))
+    assert text == path.with_suffix(".md").read_text()
+
+
+def test_alps_tables_rerender_recomputes_the_statistics(tmp_path, capsys):
+    import json
+    import shutil
+
+    import alps_tables
+    from scipy import stats
+
+    recorded = BENCH / "results" / "alps_tables_schedule_cifar10.json"
+    copy = tmp_path / recorded.name
+    shutil.copy(recorded, copy)
+    results = json.loads(copy.read_text())
+    results["summary"], results["differences"] = {}, {}
+    copy.write_text(json.dumps(results))
+    assert alps_tables.main(["--rerender", str(copy)]) == 0
+    out = json.loads(copy.read_text())
+    # ALPS - ERM clean error, paired by seed, from the raw cells with
+    # scipy's t distribution.
+    cell = {(c["method"], c["seed"]): c["clean_error"]
+            for c in out["cells"]}
+    diffs = np.array([cell[("alps", s)] - cell[("erm", s)]
+                      for s in (0, 1, 2)])
+    low, high = stats.t.interval(0.95, len(diffs) - 1, loc=diffs.mean(),
+                                 scale=stats.sem(diffs))
+    got = out["differences"]["cifar10"]["erm"]["clean_error"]
+    assert got["mean"] == pytest.approx(diffs.mean())
+    assert (got["low"], got["high"]) == (pytest.approx(low),
+                                         pytest.approx(high))
+    assert out["summary"]["cifar10"]["alps"]["clean_error"]["mean"] == (
+        pytest.approx(np.mean([cell[("alps", s)] for s in (0, 1, 2)])))
+    # The tables equal the recorded ones, but for the commit line.
+    md = copy.with_suffix(".md").read_text().splitlines()
+    old = recorded.with_suffix(".md").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(old, md) if a != b]
+    assert len(md) == len(old) and len(changed) == 1
+    assert changed[0][1].startswith(changed[0][0] + " (statistics and "
+                                    "tables re-rendered at")
+    assert copy.with_name(copy.stem + "_curves.png").stat().st_size > 0

@@ -186,6 +186,32 @@ def mean_std(values):
             "std": statistics.stdev(values) if len(values) > 1 else None}
 
 
+def git_commit():
+    """The short commit of this checkout, or None outside a git work tree."""
+    import subprocess
+
+    try:
+        return subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def rerender_json(json_path, recompute, markdown, plot):
+    """`--rerender`: loads an earlier run's results JSON, lets
+    `recompute(results)` redo its statistics with this checkout's code (no
+    training, no attack, no certification), stamps the commit, rewrites
+    the JSON, .md and plots in place and prints the tables."""
+    import json
+
+    results = json.loads(Path(json_path).read_text())
+    recompute(results)
+    results["rerendered_by_commit"] = git_commit()
+    write_json_markdown_plot(json_path, results, markdown, plot)
+    print(markdown(results))
+
+
 def write_json_markdown_plot(json_path, results, markdown, plot):
     """Writes `results` to `json_path`, `markdown(results)` beside it as
     `.md` (both atomically) and `plot(results, <.png path>)`."""

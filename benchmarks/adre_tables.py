@@ -122,6 +122,7 @@ import alps_tables as common  # noqa: E402  (data loading, plateau records)
 from _common import arch_name  # noqa: E402
 from _common import build_base  # noqa: E402
 from _common import choices_list  # noqa: E402
+from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
@@ -129,6 +130,7 @@ from _common import mean_std  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
+from _common import rerender_json  # noqa: E402
 from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import typed_list  # noqa: E402
@@ -944,16 +946,14 @@ def rerender(path):
     """Recomputes the statistics, tables and plot of a results JSON with
     this checkout's code (no training or certification) and rewrites the
     JSON, .md and .png beside it."""
-    import json
-
-    results = json.loads(Path(path).read_text())
-    datasets = list(results["datasets"])
-    results["summary"] = summarize(results["cells"], datasets,
+    def recompute(results):
+        datasets = list(results["datasets"])
+        results["summary"] = summarize(results["cells"], datasets,
+                                       results["specs"])
+        results["paired"] = paired(results["cells"], datasets,
                                    results["specs"])
-    results["paired"] = paired(results["cells"], datasets, results["specs"])
-    results["rerendered_by_commit"] = common.git_commit()
-    write_json_markdown_plot(Path(path), results, markdown, plot)
-    print(markdown(results))
+
+    rerender_json(path, recompute, markdown, plot)
 
 
 def main(argv=None):
@@ -975,7 +975,7 @@ def main(argv=None):
     results = {
         "command": shlex.join(["python", "benchmarks/adre_tables.py"]
                               + argv_list),
-        "commit": common.git_commit(),
+        "commit": git_commit(),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         "machine": dict(machine_info(),

@@ -130,6 +130,7 @@ from _common import DATA_DIR_ENV  # noqa: E402
 from _common import arch_name  # noqa: E402
 from _common import build_base  # noqa: E402
 from _common import find_data_dir  # noqa: E402
+from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
@@ -139,6 +140,7 @@ from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
+from _common import rerender_json  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import verdict  # noqa: E402
 from _common import write_json_markdown_plot  # noqa: E402
@@ -784,34 +786,20 @@ def write_outputs(results, out):
     write_json_markdown_plot(out, results, markdown, plot)
 
 
-def git_commit():
-    import subprocess
-
-    try:
-        return subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 # ------------------------------------------------------------------- main
 def rerender(path):
     """Recomputes the summary, paired differences, tables and plots of a
     results JSON with this checkout's code (no training, no attack) and
     rewrites the JSON, .md, .png and _curves.png beside it."""
-    import json
+    def recompute(results):
+        datasets = [d for d in DATASETS if d in results["datasets"]]
+        methods = [m for m in METHODS
+                   if m in results["settings"]["methods"]]
+        results["summary"] = summarize(results["cells"], datasets, methods)
+        results["differences"] = paired_differences(results["cells"],
+                                                    datasets, methods)
 
-    path = Path(path)
-    results = json.loads(path.read_text())
-    datasets = [d for d in DATASETS if d in results["datasets"]]
-    methods = [m for m in METHODS if m in results["settings"]["methods"]]
-    results["summary"] = summarize(results["cells"], datasets, methods)
-    results["differences"] = paired_differences(results["cells"], datasets,
-                                                methods)
-    results["rerendered_by_commit"] = git_commit()
-    write_outputs(results, path)
-    print(markdown(results))
+    rerender_json(path, recompute, markdown, plot)
 
 
 def main(argv=None):

@@ -62,8 +62,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
-import alps_tables as common  # noqa: E402  (data loading, git commit)
+import alps_tables as common  # noqa: E402  (data loading)
 from _common import build_base  # noqa: E402
+from _common import git_commit  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import positive_int  # noqa: E402
@@ -359,7 +360,7 @@ def main(argv=None):
     results = {
         "command": shlex.join(["python", "benchmarks/paper_scale.py"]
                               + argv_list),
-        "commit": common.git_commit(),
+        "commit": git_commit(),
         "started_utc": datetime.datetime.now(datetime.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         "machine": dict(machine_info(), load_average_start=load_average()),

@@ -205,7 +205,17 @@ def rerender_json(json_path, recompute, markdown, plot):
     the JSON, .md and plots in place and prints the tables."""
     import json
 
-    results = json.loads(Path(json_path).read_text())
+    json_path = Path(json_path)
+    try:
+        results = json.loads(json_path.read_text())
+    except (OSError, ValueError) as err:
+        sys.exit(f"error: --rerender {json_path}: cannot read it as JSON "
+                 f"({err}); expected the results JSON an earlier run of "
+                 "this script wrote.")
+    if not isinstance(results, dict) or "cells" not in results:
+        sys.exit(f"error: --rerender {json_path}: not a results JSON of "
+                 "this script (no 'cells'); expected the results JSON an "
+                 "earlier run of this script wrote.")
     recompute(results)
     results["rerendered_by_commit"] = git_commit()
     write_json_markdown_plot(json_path, results, markdown, plot)

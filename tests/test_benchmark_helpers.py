@@ -332,3 +332,29 @@ def test_alps_tables_rerender_recomputes_the_statistics(tmp_path, capsys):
     assert changed[0][1].startswith(changed[0][0] + " (statistics and "
                                     "tables re-rendered at")
     assert copy.with_name(copy.stem + "_curves.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("script", ["alps_tables", "adre_tables"])
+@pytest.mark.parametrize("content, says", [
+    (None, "cannot read it as JSON"),
+    ("{not json", "cannot read it as JSON"),
+    ('{"summary": {}}', "not a results JSON of this script (no 'cells')")])
+def test_rerender_rejects_a_file_that_is_not_a_results_json(
+        script, content, says, tmp_path, capsys):
+    import importlib
+
+    module = importlib.import_module(script)
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--rerender", str(path)])
+    message = str(exit_info.value)
+    assert message.startswith(f"error: --rerender {path}: {says}")
+    assert "expected the results JSON an earlier run of this script wrote" \
+        in message
+    # Nothing written beside it, the file itself untouched.
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        [] if content is None else ["results.json"])
+    if content is not None:
+        assert path.read_text() == content

@@ -193,7 +193,16 @@ def model_specs(args):
             specs[f"smoothadv_{sigma:g}"] = ("smoothadv", sigma, None)
             specs[f"adre_adv_{sigma:g}_{args.adv_lam:g}"] = (
                 "adre_adv", sigma, args.adv_lam)
-    return {k: v for k, v in specs.items() if v[0] in keep}
+    return in_table_order({k: v for k, v in specs.items() if v[0] in keep})
+
+
+def in_table_order(specs):
+    """`specs` in the order of the paper's tables: sigma ascending, then
+    Basic, ADRE_REG by lambda, SmoothAdv, ADRE_ADV. Tables, plots and claims
+    follow this order, for a fresh run and for a reloaded JSON alike (which
+    has its keys sorted alphabetically: ADRE_REG before Basic)."""
+    return dict(sorted(specs.items(), key=lambda item: (
+        item[1][1], list(NAMES).index(item[1][0]), item[1][2] or 0.0)))
 
 
 def label_of(spec):
@@ -948,6 +957,7 @@ def rerender(path):
     JSON, .md and .png beside it."""
     def recompute(results):
         datasets = list(results["datasets"])
+        results["specs"] = in_table_order(results["specs"])
         results["summary"] = summarize(results["cells"], datasets,
                                        results["specs"])
         results["paired"] = paired(results["cells"], datasets,

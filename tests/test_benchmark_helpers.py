@@ -295,6 +295,34 @@ def test_alps_tables_markdown_of_a_reloaded_json_is_the_recorded_md(stem):
     assert text == path.with_suffix(".md").read_text()
 
 
+def test_adre_tables_rerender_lists_models_in_the_papers_table_order(
+        tmp_path):
+    # A recorded run of --sigmas 1.0,0.25: its JSON has sorted keys
+    # (adre_0.25_0.1, adre_1_0.1, basic_0.25, basic_1). The paper's Table 1
+    # goes by sigma ascending, Basic before ADRE_REG; the rows and claim
+    # lines must too, with the same numbers.
+    import json
+    import shutil
+
+    import adre_tables
+
+    recorded = BENCH / "results" / "adre_table1_sigma1.0_0.25.json"
+    copy = tmp_path / recorded.name
+    shutil.copy(recorded, copy)
+    assert adre_tables.main(["--rerender", str(copy)]) == 0
+    md = copy.with_suffix(".md").read_text().splitlines()
+    first = md.index([x for x in md if x.startswith("| Model | epochs")][0])
+    rows = md[first + 2:first + 6]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| Basic σ = 0.25", "| ADRE_REG σ = 0.25, λ = 0.1",
+        "| Basic σ = 1", "| ADRE_REG σ = 1, λ = 0.1"]
+    old = recorded.with_suffix(".md").read_text().splitlines()
+    assert sorted(rows) == sorted(old[first + 2:first + 6])
+    fig2 = [x for x in md if "Fig. 2" in x][0]
+    assert fig2.index("Basic σ = 0.25") < fig2.index("ADRE_REG σ = 0.25") \
+        < fig2.index("Basic σ = 1") < fig2.index("ADRE_REG σ = 1")
+
+
 def test_alps_tables_rerender_recomputes_the_statistics(tmp_path, capsys):
     import json
     import shutil

@@ -198,11 +198,21 @@ def git_commit():
         return None
 
 
-def rerender_json(json_path, recompute, markdown, plot):
+def commit_line(results):
+    """The tables' commit line: the commit that ran, and the one whose code
+    recomputed the statistics and tables (`--rerender`), if any."""
+    again = results.get("rerendered_by_commit")
+    return (f"- Commit: {results.get('commit', '?')}"
+            + (f" (statistics and tables re-rendered at {again})"
+               if again else ""))
+
+
+def rerender_json(json_path, recompute, markdown, plot, needs=("cells",)):
     """`--rerender`: loads an earlier run's results JSON, lets
     `recompute(results)` redo its statistics with this checkout's code (no
     training, no attack, no certification), stamps the commit, rewrites
-    the JSON, .md and plots in place and prints the tables."""
+    the JSON, .md and plots in place and prints the tables. A file without
+    the keys `needs` is refused with a message, and nothing is written."""
     import json
 
     json_path = Path(json_path)
@@ -212,10 +222,13 @@ def rerender_json(json_path, recompute, markdown, plot):
         sys.exit(f"error: --rerender {json_path}: cannot read it as JSON "
                  f"({err}); expected the results JSON an earlier run of "
                  "this script wrote.")
-    if not isinstance(results, dict) or "cells" not in results:
+    missing = ([k for k in needs if k not in results]
+               if isinstance(results, dict) else list(needs))
+    if missing:
         sys.exit(f"error: --rerender {json_path}: not a results JSON of "
-                 "this script (no 'cells'); expected the results JSON an "
-                 "earlier run of this script wrote.")
+                 f"this script (no {', '.join(map(repr, missing))}); "
+                 "expected the results JSON an earlier run of this script "
+                 "wrote.")
     recompute(results)
     results["rerendered_by_commit"] = git_commit()
     write_json_markdown_plot(json_path, results, markdown, plot)

@@ -122,6 +122,7 @@ import alps_tables as common  # noqa: E402  (data loading, plateau records)
 from _common import arch_name  # noqa: E402
 from _common import build_base  # noqa: E402
 from _common import choices_list  # noqa: E402
+from _common import commit_line  # noqa: E402
 from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import load_average  # noqa: E402
@@ -779,7 +780,7 @@ def markdown(results):
         "validation plateau",
         "",
         f"- Command: `{results['command']}`",
-        f"- Commit: {results.get('commit', '?')}",
+        commit_line(results),
         f"- Machine: {results['machine']['summary']}; load average at "
         f"start {results['machine'].get('load_average_start')}",
         f"- Started {results['started_utc']}; "
@@ -963,7 +964,7 @@ def rerender(path):
         results["paired"] = paired(results["cells"], datasets,
                                    results["specs"])
 
-    rerender_json(path, recompute, markdown, plot)
+    rerender_json(path, recompute, markdown, plot, needs=("cells", "specs"))
 
 
 def main(argv=None):

@@ -134,6 +134,7 @@ from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
+from _common import commit_line  # noqa: E402
 from _common import typed_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
@@ -625,10 +626,7 @@ def markdown(results):
         f"(models trained {trained})",
         "",
         f"- Command: `{results['command']}`",
-        f"- Commit: {results.get('commit', '?')}"
-        + (f" (statistics and tables re-rendered at "
-           f"{results['rerendered_by_commit']})"
-           if results.get("rerendered_by_commit") else ""),
+        commit_line(results),
         f"- Machine: {results['machine']['summary']}; load average at "
         f"start {results['machine'].get('load_average_start')}",
         f"- Started {results['started_utc']}; "

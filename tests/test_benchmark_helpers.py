@@ -366,7 +366,7 @@ def test_alps_tables_rerender_recomputes_the_statistics(tmp_path, capsys):
 @pytest.mark.parametrize("content, says", [
     (None, "cannot read it as JSON"),
     ("{not json", "cannot read it as JSON"),
-    ('{"summary": {}}', "not a results JSON of this script (no 'cells')")])
+    ('{"summary": {}}', "not a results JSON of this script (no 'cells'")])
 def test_rerender_rejects_a_file_that_is_not_a_results_json(
         script, content, says, tmp_path, capsys):
     import importlib
@@ -386,3 +386,18 @@ def test_rerender_rejects_a_file_that_is_not_a_results_json(
         [] if content is None else ["results.json"])
     if content is not None:
         assert path.read_text() == content
+
+
+def test_adre_rerender_rejects_a_run_without_model_specs(tmp_path):
+    # Results of the script's first version (benchmarks/results/
+    # adre_tables.json) have cells but no specs: a message, not a KeyError.
+    import adre_tables
+
+    path = tmp_path / "results.json"
+    path.write_text('{"cells": []}')
+    with pytest.raises(SystemExit) as exit_info:
+        adre_tables.main(["--rerender", str(path)])
+    assert str(exit_info.value).startswith(
+        f"error: --rerender {path}: not a results JSON of this script "
+        "(no 'specs'); expected")
+    assert path.read_text() == '{"cells": []}'

@@ -186,6 +186,13 @@ def mean_std(values):
             "std": statistics.stdev(values) if len(values) > 1 else None}
 
 
+def in_order(table, order):
+    """`(key, value)` pairs of `table` in the order of the keys `order`: a
+    results JSON is written with sorted keys, so the order of a reloaded
+    dict is alphabetical, not the tables' order."""
+    return [(key, table[key]) for key in order if key in table]
+
+
 def git_commit():
     """The short commit of this checkout, or None outside a git work tree."""
     import subprocess
@@ -207,28 +214,36 @@ def commit_line(results):
                if again else ""))
 
 
+def read_results_json(json_path, flag, needs=("cells",)):
+    """The results JSON an earlier run of a script wrote at `json_path`,
+    read for `flag` (the option that named it). A file that is not JSON, or
+    lacks the keys `needs`, ends the run with a message saying so."""
+    import json
+
+    try:
+        results = json.loads(Path(json_path).read_text())
+    except (OSError, ValueError) as err:
+        sys.exit(f"error: {flag} {json_path}: cannot read it as JSON "
+                 f"({err}); expected the results JSON an earlier run of "
+                 "this script wrote.")
+    missing = ([k for k in needs if k not in results]
+               if isinstance(results, dict) else list(needs))
+    if missing:
+        sys.exit(f"error: {flag} {json_path}: not a results JSON of "
+                 f"this script (no {', '.join(map(repr, missing))}); "
+                 "expected the results JSON an earlier run of this script "
+                 "wrote.")
+    return results
+
+
 def rerender_json(json_path, recompute, markdown, plot, needs=("cells",)):
     """`--rerender`: loads an earlier run's results JSON, lets
     `recompute(results)` redo its statistics with this checkout's code (no
     training, no attack, no certification), stamps the commit, rewrites
     the JSON, .md and plots in place and prints the tables. A file without
     the keys `needs` is refused with a message, and nothing is written."""
-    import json
-
     json_path = Path(json_path)
-    try:
-        results = json.loads(json_path.read_text())
-    except (OSError, ValueError) as err:
-        sys.exit(f"error: --rerender {json_path}: cannot read it as JSON "
-                 f"({err}); expected the results JSON an earlier run of "
-                 "this script wrote.")
-    missing = ([k for k in needs if k not in results]
-               if isinstance(results, dict) else list(needs))
-    if missing:
-        sys.exit(f"error: --rerender {json_path}: not a results JSON of "
-                 f"this script (no {', '.join(map(repr, missing))}); "
-                 "expected the results JSON an earlier run of this script "
-                 "wrote.")
+    results = read_results_json(json_path, "--rerender", needs)
     recompute(results)
     results["rerendered_by_commit"] = git_commit()
     write_json_markdown_plot(json_path, results, markdown, plot)

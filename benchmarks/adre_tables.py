@@ -125,12 +125,14 @@ from _common import choices_list  # noqa: E402
 from _common import commit_line  # noqa: E402
 from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
+from _common import in_order  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
+from _common import read_results_json  # noqa: E402
 from _common import rerender_json  # noqa: E402
 from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
@@ -159,6 +161,20 @@ FAMILIES = ("reg", "adv")
 NAMES = {"gaussian": "Basic", "adre": "ADRE_REG", "smoothadv": "SmoothAdv",
          "adre_adv": "ADRE_ADV"}
 BASELINE = {"adre": "gaussian", "adre_adv": "smoothadv"}
+#: Per method, the trainer's keyword arguments taken from flags (trainer
+#: keyword -> flag), besides sigma, lambda, weight decay and seed: `build`
+#: passes them and `--reuse` compares them.
+TRAINER_FLAGS = {"gaussian": {}, "adre": {"num_noise": "num_noise"}}
+TRAINER_FLAGS["smoothadv"] = TRAINER_FLAGS["adre_adv"] = {
+    "num_noise": "adv_num_noise", "adv_epsilon": "adv_epsilon",
+    "adv_steps": "adv_steps", "warmup_epochs": "warmup_epochs"}
+#: The run settings that decide every trained and certified model (with
+#: the dataset's `arch` and `max_epochs`, and the method's TRAINER_FLAGS):
+#: `--reuse` takes a recorded cell only where all of them are equal.
+CELL_SETTINGS = ("smoke", "patience", "max_decays", "batch_size", "width",
+                 "limit_train", "single_draw_per", "n0", "n", "alpha",
+                 "certify_limit", "fixed_n_limit", "certify_batch_size",
+                 "radii", "table_source")
 #: The paper's Table 1 (CIFAR-10, ResNet-110, CERTIFY, n = 100,000):
 #: certified accuracy at RADII, keyed by (method, sigma, lambda).
 PAPER_TABLE1 = {
@@ -199,11 +215,27 @@ def model_specs(args):
 
 def in_table_order(specs):
     """`specs` in the order of the paper's tables: sigma ascending, then
-    Basic, ADRE_REG by lambda, SmoothAdv, ADRE_ADV. Tables, plots and claims
-    follow this order, for a fresh run and for a reloaded JSON alike (which
-    has its keys sorted alphabetically: ADRE_REG before Basic)."""
+    Basic, ADRE_REG by lambda, SmoothAdv, ADRE_ADV."""
     return dict(sorted(specs.items(), key=lambda item: (
         item[1][1], list(NAMES).index(item[1][0]), item[1][2] or 0.0)))
+
+
+def in_render_order(results):
+    """`results` (a shallow copy) with its datasets in DATASETS order and
+    its models, summary rows and paired rows in `in_table_order`: tables,
+    plots and claims follow the paper's order for a fresh run and for a
+    reloaded JSON alike (whose keys are sorted: ADRE_REG before Basic)."""
+    specs = in_table_order(results["specs"])
+
+    def rows(table):
+        return dict(in_order(table, specs))
+
+    return dict(
+        results, specs=specs,
+        summary={d: rows(r) for d, r in in_order(results.get("summary", {}),
+                                                  DATASETS)},
+        paired={d: {part: rows(t) for part, t in p.items()}
+                for d, p in in_order(results.get("paired", {}), DATASETS)})
 
 
 def label_of(spec):
@@ -315,6 +347,18 @@ def build_parser():
                         "../shared/data from the repository root)")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                    help=f"where {STEM}.json/.md/.png are written")
+    p.add_argument("--reuse", type=Path, action="append", default=[],
+                   metavar="JSON",
+                   help="take the cells (trained and certified models) of "
+                        "an earlier run's results JSON instead of "
+                        "retraining them, where model, seed and dataset "
+                        "are in this run and every setting that decides "
+                        "them is equal (else an error naming it, before "
+                        "any training); repeatable")
+    p.add_argument("--resume", action="store_true",
+                   help="--reuse the results JSON in --out-dir, if there "
+                        "is one: a killed run goes on after its last "
+                        "finished model")
     p.add_argument("--rerender", type=Path, default=None, metavar="JSON",
                    help="only recompute the statistics, tables and plot of "
                         "an earlier run's results JSON with this checkout's "
@@ -371,17 +415,14 @@ def build(spec, arch, data, seed, args):
     keras.utils.set_random_seed(seed)  # same initial weights per seed
     base = build_base(arch, data, width=args.width)
     kwargs = dict(sigma=sigma, weight_decay=PAPER_WEIGHT_DECAY, seed=seed)
+    kwargs.update({kw: getattr(args, flag)
+                   for kw, flag in TRAINER_FLAGS[method].items()})
     if method == "gaussian":
         kwargs["num_noise"] = 1
-    elif method == "adre":
-        kwargs.update(num_noise=args.num_noise, lam=lam,
-                      single_draw_per=True)
-    else:
-        kwargs.update(num_noise=args.adv_num_noise,
-                      adv_epsilon=args.adv_epsilon, adv_steps=args.adv_steps,
-                      warmup_epochs=args.warmup_epochs)
-        if method == "adre_adv":
-            kwargs["lam"] = lam
+    if method == "adre":
+        kwargs["single_draw_per"] = True
+    if lam is not None:
+        kwargs["lam"] = lam
     model = make_trainer(method, base, **kwargs)
     # SGD momentum 0.9, lr 0.1, step decay by 10 at measured plateaus.
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1,
@@ -423,6 +464,61 @@ def certify_subset(data, args):
     skip = max(1, n_test // args.certify_limit)
     index = np.arange(0, n_test, skip)[:args.certify_limit]
     return index, skip
+
+
+def reusable_cells(paths, settings, specs):
+    """`{(dataset, seed, model): (cell, certified test indices)}`: the cells of the results JSONs at
+    `paths` (`--reuse`) that this run, of `settings` and `specs`, would
+    train and certify again. A cell is taken only where its model has the
+    same (method, sigma, lambda) and its run every setting that decides
+    the model and its certification (CELL_SETTINGS, the dataset's `arch`
+    and `max_epochs`, the method's TRAINER_FLAGS); a difference ends the
+    run with a message naming it, before any training. A run's seed fixes
+    its models bit for bit, so a taken cell is the one this run would
+    compute. Each keeps `reused_from`: the file, commit and start of the
+    run that computed it."""
+    found = {}
+    for path in paths:
+        old = read_results_json(path, "--reuse",
+                                ("cells", "specs", "settings", "datasets"))
+        origin = {"file": Path(path).name, "commit": old.get("commit"),
+                  "started_utc": old.get("started_utc")}
+        for cell in old["cells"]:
+            where = (cell["dataset"], cell["seed"], cell["model"])
+            if (cell["model"] not in specs
+                    or cell["dataset"] not in settings["datasets"]
+                    or cell["seed"] not in settings["seeds"]):
+                continue
+            label = (f"error: --reuse {path}: its {cell['model']} "
+                     f"(seed {cell['seed']}, {cell['dataset']})")
+            if list(old["specs"][cell["model"]]) != list(specs[cell["model"]]):
+                sys.exit(f"{label} is (method, sigma, lambda) = "
+                         f"{old['specs'][cell['model']]}, this run's "
+                         f"{list(specs[cell['model']])}.")
+            names = [(k, None) for k in CELL_SETTINGS] + [
+                (k, cell["dataset"]) for k in ("arch", "max_epochs")] + [
+                (k, None) for k in TRAINER_FLAGS[cell["method"]].values()]
+            for name, dataset in names:
+                theirs = old["settings"].get(name, "not recorded")
+                ours = settings[name]
+                if dataset is not None:
+                    theirs = (theirs.get(dataset, "not recorded")
+                              if isinstance(theirs, dict) else theirs)
+                    ours = ours[dataset]
+                if theirs != ours:
+                    sys.exit(f"{label} was run with {name} = {theirs!r}; "
+                             f"this run has {name} = {ours!r}. Reuse only "
+                             "cells of equal settings, or leave --reuse "
+                             "out to train it again.")
+            # A cell merged in by hand before --reuse existed names its
+            # run in `basic_cell_from`.
+            merged = old.get("basic_cell_from", {})
+            first = cell.get("reused_from") or (
+                dict(merged, started_utc=None)
+                if merged.get("model") == cell["model"] else origin)
+            found[where] = (dict(cell, reused_from=first),
+                old["datasets"][cell["dataset"]]["certified_index"])
+    return found
 
 
 def sequential_available():
@@ -675,6 +771,7 @@ def per_image_difference(terms_ours, terms_theirs):
 
 def claims(results):
     """One line per paper claim and dataset: reproduced / not / unresolved."""
+    results = in_render_order(results)
     lines = []
     for dataset, d in results.get("paired", {}).items():
         for family, claim in (("adre", "Table 1: ADRE_REG ≥ Basic"),
@@ -771,7 +868,20 @@ def _ci(d, digits=3):
             f"{d['high']:+.{digits}f}]")
 
 
+def reused_lines(results):
+    """The header line naming the models taken from earlier runs
+    (`--reuse` / `--resume`), with the run that computed each."""
+    taken = [f"{c['model']} seed {c['seed']} ({c['reused_from']['file']}, "
+             f"commit {c['reused_from']['commit']}"
+             + (f", started {c['reused_from']['started_utc']}"
+                if c["reused_from"].get("started_utc") else "") + ")"
+             for c in results["cells"] if "reused_from" in c]
+    return ([f"- Reused, not retrained here (--reuse / --resume; same "
+             f"settings): {'; '.join(taken)}"] if taken else [])
+
+
 def markdown(results):
+    results = in_render_order(results)
     s = results["settings"]
     specs = results["specs"]
     radii_head = [f"{r:.2f}" for r in RADII]
@@ -794,6 +904,7 @@ def markdown(results):
         + (f"; first {s['limit_train']} training images only"
            if s["limit_train"] else "") + ".",
         f"- Training: {s['plateau_rule']}",
+    ] + reused_lines(results) + [
         f"- Basic: k = 1. ADRE_REG: k = {s['num_noise']}, single_draw_per "
         "(the paper's CIFAR-10 variant). SmoothAdv / ADRE_ADV: k = "
         f"{s['adv_num_noise']}, {s['adv_steps']}-step L2 PGD, epsilon "
@@ -882,6 +993,7 @@ def plot(results, path):
 
     from kerasrobust._io import atomic_path
 
+    results = in_render_order(results)
     summary, specs = results["summary"], results["specs"]
     if not summary:
         return
@@ -958,13 +1070,32 @@ def rerender(path):
     JSON, .md and .png beside it."""
     def recompute(results):
         datasets = list(results["datasets"])
-        results["specs"] = in_table_order(results["specs"])
         results["summary"] = summarize(results["cells"], datasets,
                                        results["specs"])
         results["paired"] = paired(results["cells"], datasets,
                                    results["specs"])
 
     rerender_json(path, recompute, markdown, plot, needs=("cells", "specs"))
+
+
+def train_and_certify(key, spec, dataset, seed, arch, data, train_data, val,
+                      index, max_epochs, args):
+    """One cell: the model `key` of `spec` trained on `train_data` by the
+    plateau rule on `val`, certified on the test images `index`."""
+    import keras
+
+    keras.backend.clear_session()
+    t0 = time.time()
+    base, train_s, plateau = train(spec, arch, train_data, val, seed,
+                                   max_epochs, args)
+    t1 = time.time()
+    cell = certify_model(base, data, index, spec[1], seed, args)
+    cell.update(dataset=dataset, seed=seed, model=key, method=spec[0],
+                sigma=spec[1], lam=spec[2], arch=arch,
+                certify_seconds=round(time.time() - t1, 1),
+                cell_seconds=round(time.time() - t0, 1),
+                **common.plateau_record(plateau, train_s))
+    return cell
 
 
 def main(argv=None):
@@ -1034,8 +1165,17 @@ def main(argv=None):
         print("warning: --sequential: SmoothedClassifier.certify_sequential "
               "is not in this checkout; using fixed n.", flush=True)
     out_dir = args.out_dir
+    reuse = list(args.reuse)
+    if args.resume and (out_dir / f"{STEM}.json").exists():
+        reuse.append(out_dir / f"{STEM}.json")
+    elif args.resume:
+        print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",
+              flush=True)
+    reused = reusable_cells(reuse, results["settings"], specs)
+    results["reused"] = [str(p) for p in reuse]
     print(f"writing {out_dir}/{STEM}.json (+ .md, .png, _curves.png) after "
-          "every model", flush=True)
+          f"every model; {len(reused)} model(s) reused from "
+          f"{', '.join(map(str, reuse)) or 'nowhere'}", flush=True)
     for dataset in args.datasets:
         data = common.load(dataset, root, args.limit_train, None)
         train_data, val = holdout_split(data)
@@ -1045,22 +1185,20 @@ def main(argv=None):
             "n_train": len(train_data.x_train), "n_val": len(val[0]),
             "n_test": len(data.x_test), "n_certified": len(index),
             "skip": skip, "certified_index": index.tolist()}
+        for (where, (_, old_index)) in reused.items():
+            if where[0] == dataset and old_index != index.tolist():
+                sys.exit(f"error: --reuse: its {where[2]} (seed {where[1]}) "
+                         f"was certified on other {dataset} test images "
+                         "than this run's (other data); leave --reuse out.")
         for seed in args.seeds:
             for key, spec in specs.items():
-                import keras
-                keras.backend.clear_session()
-                t0 = time.time()
-                base, train_s, plateau = train(
-                    spec, arch[dataset], train_data, val, seed,
-                    max_epochs[dataset], args)
-                t1 = time.time()
-                cell = certify_model(base, data, index, spec[1], seed, args)
-                cell.update(dataset=dataset, seed=seed, model=key,
-                            method=spec[0], sigma=spec[1], lam=spec[2],
-                            arch=arch[dataset],
-                            certify_seconds=round(time.time() - t1, 1),
-                            cell_seconds=round(time.time() - t0, 1),
-                            **common.plateau_record(plateau, train_s))
+                if (dataset, seed, key) in reused:
+                    cell = reused[(dataset, seed, key)][0]
+                else:
+                    cell = train_and_certify(key, spec, dataset, seed,
+                                             arch[dataset], data, train_data,
+                                             val, index, max_epochs[dataset],
+                                             args)
                 results["cells"].append(cell)
                 results["summary"] = summarize(results["cells"],
                                                args.datasets, specs)
@@ -1074,8 +1212,11 @@ def main(argv=None):
                       f"{cell['cohen']['acr']:.3f} T-CERTIFY "
                       f"{cell['tight']['acr']:.3f} acc@0 "
                       f"{table_accuracy(cell)[0]:.2f} (epochs "
-                      f"{cell['epochs_run']}, train {train_s:.0f}s, certify "
-                      f"{cell['certify_seconds']:.0f}s)", flush=True)
+                      f"{cell['epochs_run']}, train "
+                      f"{cell['train_seconds']:.0f}s, certify "
+                      f"{cell['certify_seconds']:.0f}s"
+                      + (f"; reused from {cell['reused_from']['file']}"
+                         if "reused_from" in cell else "") + ")", flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)
     results["machine"]["load_average_end"] = load_average()

@@ -132,6 +132,7 @@ from _common import build_base  # noqa: E402
 from _common import find_data_dir  # noqa: E402
 from _common import git_commit  # noqa: E402
 from _common import holdout_split  # noqa: E402
+from _common import in_order  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
 from _common import commit_line  # noqa: E402
@@ -605,13 +606,6 @@ def _interval_text(d):
     return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
 
-def _in_order(table, order):
-    """`(key, value)` pairs of `table` in the order of `order` (DATASETS or
-    METHODS): a results JSON is written with sorted keys, so the order of a
-    reloaded dict is alphabetical, not the tables' order."""
-    return [(key, table[key]) for key in order if key in table]
-
-
 def _trained(settings):
     """How the run's models were trained, for titles."""
     return ("on one fixed step schedule" if settings.get("decay_epochs")
@@ -648,8 +642,8 @@ def markdown(results):
         "mean ± sample std over seeds; best mean per column in bold.",
         "",
     ]
-    for dataset, rows in _in_order(results["summary"], DATASETS):
-        rows = dict(_in_order(rows, METHODS))
+    for dataset, rows in in_order(results["summary"], DATASETS):
+        rows = dict(in_order(rows, METHODS))
         info = results["datasets"][dataset]
         lines += [f"## {dataset}: {info['split_note']}", ""]
         header = (["Method", "epochs (best)"]
@@ -681,7 +675,7 @@ def markdown(results):
             lines += ["", f"Black-box source ({source['arch']}, ERM, seeds "
                       f"{', '.join(map(str, source['seeds']))}): clean "
                       f"error {source['clean_error']['mean']:.2f} %."]
-        diffs = dict(_in_order(
+        diffs = dict(in_order(
             results.get("differences", {}).get(dataset, {}), METHODS))
         if diffs:
             keys = [(k, t) for k, t, h in COLUMNS if h is not None]
@@ -741,8 +735,8 @@ def plot(results, path):
         return
     fig, axes = plt.subplots(1, len(summary), squeeze=False,
                              figsize=(7 * len(summary), 4.5))
-    for ax, (dataset, rows) in zip(axes[0], _in_order(summary, DATASETS)):
-        rows = dict(_in_order(rows, METHODS))
+    for ax, (dataset, rows) in zip(axes[0], in_order(summary, DATASETS)):
+        rows = dict(in_order(rows, METHODS))
         methods = list(rows)
         width = 0.8 / max(len(methods), 1)
         for i, method in enumerate(methods):

@@ -401,3 +401,147 @@ def test_adre_rerender_rejects_a_run_without_model_specs(tmp_path):
         f"error: --rerender {path}: not a results JSON of this script "
         "(no 'specs'); expected")
     assert path.read_text() == '{"cells": []}'
+
+
+# ------------------------------------------------ adre_tables --reuse/--resume
+LAM02_RUN = ["--families", "reg", "--methods", "gaussian,adre", "--sigmas",
+             "1.0", "--lams", "0.2", "--num-noise", "4", "--arch-cifar",
+             "small_cnn", "--seeds", "0", "--certify-limit", "40", "--n",
+             "10000", "--patience", "2", "--max-decays", "1",
+             "--max-epochs-cifar", "15"]
+
+
+def _acr_terms(cell):
+    return np.where(np.array(cell["cohen"]["predict"]) == cell["label"],
+                    cell["cohen"]["radius"], 0.0)
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("a reused cell was trained again")
+
+
+def test_adre_tables_resume_takes_the_recorded_models_and_trains_none(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The recorded lambda 0.2 run, resumed with its own flags: both of its
+    # models are taken from the JSON in --out-dir, nothing is trained, and
+    # ADRE_REG - Basic is the paired difference of the recorded radii.
+    import json
+    import shutil
+
+    import adre_tables
+    from scipy import stats
+
+    recorded = BENCH / "results" / "adre_table1_sigma1.0_lam0.2.json"
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(recorded, out / f"{adre_tables.STEM}.json")
+    monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
+    assert adre_tables.main(LAM02_RUN + [
+        "--data-dir", str(shared_data_dir), "--out-dir", str(out),
+        "--resume"]) == 0
+    old = json.loads(recorded.read_text())
+    new = json.loads((out / f"{adre_tables.STEM}.json").read_text())
+    assert [{k: v for k, v in c.items() if k != "reused_from"}
+            for c in new["cells"]] == old["cells"]
+    # Each model names the run that computed it: ADRE_REG this recorded
+    # run, Basic the run it was merged from by hand (`basic_cell_from`).
+    assert {c["model"]: (c["reused_from"]["file"], c["reused_from"]["commit"])
+            for c in new["cells"]} == {
+        "adre_1_0.2": (f"{adre_tables.STEM}.json", old["commit"]),
+        "basic_1": (old["basic_cell_from"]["file"],
+                    old["basic_cell_from"]["commit"])}
+    cell = {c["model"]: c for c in old["cells"]}
+    diff = _acr_terms(cell["adre_1_0.2"]) - _acr_terms(cell["basic_1"])
+    low, high = stats.t.interval(0.95, len(diff) - 1, loc=diff.mean(),
+                                 scale=stats.sem(diff))
+    got = new["paired"]["cifar10"]["adre_minus_baseline"]["adre_1_0.2"][
+        "per_image"]
+    assert (got["mean"], got["low"], got["high"]) == (
+        pytest.approx(diff.mean()), pytest.approx(low), pytest.approx(high))
+    md = (out / f"{adre_tables.STEM}.md").read_text()
+    assert "- Reused, not retrained here" in md
+    assert (f"basic_1 seed 0 (adre_table1_sigma1.0_0.25.json, commit "
+            f"{old['basic_cell_from']['commit']}); adre_1_0.2 seed 0 "
+            f"({adre_tables.STEM}.json, commit {old['commit']}, started "
+            f"{old['started_utc']})") in md
+
+
+def test_adre_tables_reuse_trains_only_the_models_it_does_not_find(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The lambda 0.2 run as one command: Basic sigma 1 taken from the
+    # sigma 1.0 / 0.25 run, ADRE_REG lambda 0.2 "trained" (here: the
+    # recorded cell, so that the result can be checked against the record).
+    import json
+
+    import adre_tables
+
+    lam02 = json.loads((BENCH / "results" /
+                        "adre_table1_sigma1.0_lam0.2.json").read_text())
+    source = BENCH / "results" / "adre_table1_sigma1.0_0.25.json"
+    trained = []
+
+    def fake_train_and_certify(key, *args, **kwargs):
+        trained.append(key)
+        return [c for c in lam02["cells"] if c["model"] == key][0]
+
+    monkeypatch.setattr(adre_tables, "train_and_certify",
+                        fake_train_and_certify)
+    assert adre_tables.main(LAM02_RUN + [
+        "--data-dir", str(shared_data_dir), "--out-dir", str(tmp_path),
+        "--reuse", str(source)]) == 0
+    assert trained == ["adre_1_0.2"]
+    new = json.loads((tmp_path / f"{adre_tables.STEM}.json").read_text())
+    basic = [c for c in new["cells"] if c["model"] == "basic_1"][0]
+    assert basic["reused_from"]["file"] == source.name
+    recorded_basic = [c for c in json.loads(source.read_text())["cells"]
+                      if c["model"] == "basic_1"][0]
+    assert {k: v for k, v in basic.items() if k != "reused_from"} == (
+        recorded_basic)
+    # The same comparison as the recorded run, merged by hand then.
+    got, want = (r["paired"]["cifar10"]["adre_minus_baseline"]["adre_1_0.2"]
+                 ["per_image"] for r in (new, lam02))
+    assert (got["mean"], got["low"], got["high"]) == (
+        pytest.approx(want["mean"]), pytest.approx(want["low"]),
+        pytest.approx(want["high"]))
+
+
+@pytest.mark.parametrize("change, says", [
+    (["--n", "1000"], "its basic_1 (seed 0, cifar10) was run with n = "
+                      "10000; this run has n = 1000."),
+    (["--num-noise", "8"], "its adre_1_0.2 (seed 0, cifar10) was run with "
+                           "num_noise = 4; this run has num_noise = 8."),
+    (["--arch-cifar", "resnet20"], "was run with arch = 'small_cnn'; this "
+                                   "run has arch = 'resnet20'."),
+    (["--patience", "3"], "was run with patience = 2; this run has "
+                          "patience = 3.")])
+def test_adre_tables_reuse_refuses_a_model_of_other_settings(
+        change, says, tmp_path, shared_data_dir, monkeypatch):
+    import adre_tables
+
+    recorded = BENCH / "results" / "adre_table1_sigma1.0_lam0.2.json"
+    monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        adre_tables.main(LAM02_RUN + change + [
+            "--data-dir", str(shared_data_dir), "--out-dir", str(out),
+            "--reuse", str(recorded)])
+    message = str(exit_info.value)
+    assert message.startswith(f"error: --reuse {recorded}: ")
+    assert says in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("stem", ["adre_table1_sigma1.0_0.25",
+                                  "adre_table1_sigma1.0_lam0.2",
+                                  "adre_fig1_sigma1.0"])
+def test_adre_tables_markdown_of_a_reloaded_json_is_the_recorded_md(stem):
+    # A reloaded JSON has its keys sorted (adre_* before basic_*, sigma 1
+    # before 0.25): rendering it must still give the paper's order, as the
+    # recorded tables have it.
+    import json
+
+    import adre_tables
+
+    path = BENCH / "results" / f"{stem}.json"
+    text = adre_tables.markdown(json.loads(path.read_text()))
+    assert text == path.with_suffix(".md").read_text()

@@ -279,19 +279,24 @@ def test_alps_tables_title_names_the_training_rule_of_the_run(stem, trained):
     assert text.splitlines()[0].endswith(f"(models trained {trained})")
 
 
-@pytest.mark.parametrize("stem", ["alps_tables_converged_mnist",
-                                  "alps_tables_converged_cifar10",
-                                  "alps_tables_schedule_cifar10"])
-def test_alps_tables_markdown_of_a_reloaded_json_is_the_recorded_md(stem):
+@pytest.mark.parametrize("script, stem", [
+    ("alps_tables", "alps_tables_converged_mnist"),
+    ("alps_tables", "alps_tables_converged_cifar10"),
+    ("alps_tables", "alps_tables_schedule_cifar10"),
+    ("adre_tables", "adre_table1_sigma1.0_0.25"),
+    ("adre_tables", "adre_table1_sigma1.0_lam0.2"),
+    ("adre_tables", "adre_fig1_sigma1.0")])
+def test_markdown_of_a_reloaded_json_is_the_recorded_md(script, stem):
     # The JSON is written with sorted keys, so a reloaded summary is in
-    # alphabetical order (alps, dropout, erm, ...); the tables must still
-    # come in the order the run wrote them (ERM ... ALPS, mnist first).
+    # alphabetical order (alps, dropout, erm, ...; adre_* before basic_*,
+    # sigma 1 before 0.25); the tables must still come in the order the
+    # run wrote them (ERM ... ALPS, mnist first; the paper's Table 1 order).
+    import importlib
     import json
 
-    import alps_tables
-
+    module = importlib.import_module(script)
     path = BENCH / "results" / f"{stem}.json"
-    text = alps_tables.markdown(json.loads(path.read_text()))
+    text = module.markdown(json.loads(path.read_text()))
     assert text == path.with_suffix(".md").read_text()
 
 
@@ -529,19 +534,3 @@ def test_adre_tables_reuse_refuses_a_model_of_other_settings(
     assert message.startswith(f"error: --reuse {recorded}: ")
     assert says in message
     assert not out.exists()
-
-
-@pytest.mark.parametrize("stem", ["adre_table1_sigma1.0_0.25",
-                                  "adre_table1_sigma1.0_lam0.2",
-                                  "adre_fig1_sigma1.0"])
-def test_adre_tables_markdown_of_a_reloaded_json_is_the_recorded_md(stem):
-    # A reloaded JSON has its keys sorted (adre_* before basic_*, sigma 1
-    # before 0.25): rendering it must still give the paper's order, as the
-    # recorded tables have it.
-    import json
-
-    import adre_tables
-
-    path = BENCH / "results" / f"{stem}.json"
-    text = adre_tables.markdown(json.loads(path.read_text()))
-    assert text == path.with_suffix(".md").read_text()

@@ -92,6 +92,16 @@ python benchmarks/adre_tables.py                       # the planned run
 python benchmarks/adre_tables.py --smoke --out-dir /tmp/adre_smoke
 ```
 
+A killed run goes on where it stopped with the same command and
+`--resume`: the models of the JSON in `--out-dir` are taken, not
+retrained. `--reuse JSON` takes models from any earlier run in the same
+way, e.g. a Basic model shared by two comparisons. Either takes a model
+only where every setting that decides it is equal (CELL_SETTINGS,
+`arch`, `max_epochs`, the method's TRAINER_FLAGS; else an error naming
+the setting, before any training): a seed fixes a model bit for bit, so
+the taken model is the one this run would train. Each names its run in
+the JSON (`reused_from`) and the tables.
+
 Outputs in `--out-dir` (written after every finished model, each
 atomically, so a killed run keeps what it finished):
 `adre_tables_converged.json` (command, commit, machine, load, wall time,
@@ -467,9 +477,9 @@ def certify_subset(data, args):
 
 
 def reusable_cells(paths, settings, specs):
-    """`{(dataset, seed, model): (cell, certified test indices)}`: the cells of the results JSONs at
-    `paths` (`--reuse`) that this run, of `settings` and `specs`, would
-    train and certify again. A cell is taken only where its model has the
+    """`{(dataset, seed, model): (cell, its certified test indices)}`: the
+    cells of the results JSONs at `paths` (`--reuse`) that this run, of
+    `settings` and `specs`, would train and certify again. A cell is taken only where its model has the
     same (method, sigma, lambda) and its run every setting that decides
     the model and its certification (CELL_SETTINGS, the dataset's `arch`
     and `max_epochs`, the method's TRAINER_FLAGS); a difference ends the
@@ -516,7 +526,8 @@ def reusable_cells(paths, settings, specs):
             first = cell.get("reused_from") or (
                 dict(merged, started_utc=None)
                 if merged.get("model") == cell["model"] else origin)
-            found[where] = (dict(cell, reused_from=first),
+            found[where] = (
+                dict(cell, reused_from=first),
                 old["datasets"][cell["dataset"]]["certified_index"])
     return found
 

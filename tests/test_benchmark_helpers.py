@@ -406,6 +406,7 @@ def test_adre_rerender_rejects_a_run_without_model_specs(tmp_path):
         f"error: --rerender {path}: not a results JSON of this script "
         "(no 'specs'); expected")
     assert path.read_text() == '{"cells": []}'
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
 # ------------------------------------------------ adre_tables --reuse/--resume

@@ -479,14 +479,15 @@ def certify_subset(data, args):
 def reusable_cells(paths, settings, specs):
     """`{(dataset, seed, model): (cell, its certified test indices)}`: the
     cells of the results JSONs at `paths` (`--reuse`) that this run, of
-    `settings` and `specs`, would train and certify again. A cell is taken only where its model has the
-    same (method, sigma, lambda) and its run every setting that decides
-    the model and its certification (CELL_SETTINGS, the dataset's `arch`
-    and `max_epochs`, the method's TRAINER_FLAGS); a difference ends the
-    run with a message naming it, before any training. A run's seed fixes
-    its models bit for bit, so a taken cell is the one this run would
-    compute. Each keeps `reused_from`: the file, commit and start of the
-    run that computed it."""
+    `settings` and `specs`, would train and certify again. A cell is taken
+    only where its model has the same (method, sigma, lambda) and its run
+    every setting that decides the model and its certification
+    (CELL_SETTINGS, the dataset's `arch` and `max_epochs`, the method's
+    TRAINER_FLAGS); a difference ends the run with a message naming it,
+    before any training. A run's seed fixes its models bit for bit, so a
+    taken cell is the one this run would compute. Each keeps
+    `reused_from`: the file, commit and start of the run that computed
+    it."""
     found = {}
     for path in paths:
         old = read_results_json(path, "--reuse",

@@ -535,3 +535,38 @@ def test_adre_tables_reuse_refuses_a_model_of_other_settings(
     assert message.startswith(f"error: --reuse {recorded}: ")
     assert says in message
     assert not out.exists()
+
+
+@pytest.mark.parametrize("content, says", [
+    ("{not json", "cannot read it as JSON"),
+    ('{"cells": []}', "not a results JSON of this script (no 'specs', "
+                      "'settings', 'datasets')"),
+    (None, "other cifar10 test images than this run's")])
+def test_adre_tables_reuse_refuses_a_file_it_cannot_use(
+        content, says, tmp_path, shared_data_dir, monkeypatch):
+    # Not JSON, not a results JSON, or certified on other test images
+    # (None: the recorded run with its certified indices shifted by one):
+    # a message, no training, nothing written.
+    import json
+
+    import adre_tables
+
+    path = tmp_path / "old.json"
+    if content is None:
+        recorded = json.loads((BENCH / "results" /
+                               "adre_table1_sigma1.0_lam0.2.json").read_text())
+        info = recorded["datasets"]["cifar10"]
+        info["certified_index"] = [i + 1 for i in info["certified_index"]]
+        content = json.dumps(recorded)
+    path.write_text(content)
+    monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        adre_tables.main(LAM02_RUN + [
+            "--data-dir", str(shared_data_dir), "--out-dir", str(out),
+            "--reuse", str(path)])
+    message = str(exit_info.value)
+    assert message.startswith("error: --reuse")
+    assert says in message
+    assert not out.exists()
+    assert path.read_text() == content

@@ -100,7 +100,8 @@ only where every setting that decides it is equal (CELL_SETTINGS,
 `arch`, `max_epochs`, the method's TRAINER_FLAGS; else an error naming
 the setting, before any training): a seed fixes a model bit for bit, so
 the taken model is the one this run would train. Each names its run in
-the JSON (`reused_from`) and the tables.
+the JSON (`reused_from`) and the tables. `--resume` refuses a plan that
+leaves out a model of that JSON (rewriting it would lose the model).
 
 Outputs in `--out-dir` (written after every finished model, each
 atomically, so a killed run keeps what it finished):
@@ -529,8 +530,27 @@ def reusable_cells(paths, settings, specs):
                 if merged.get("model") == cell["model"] else origin)
             found[where] = (
                 dict(cell, reused_from=first),
-                old["datasets"][cell["dataset"]]["certified_index"])
+                old["datasets"][cell["dataset"]]["certified_index"], path)
     return found
+
+
+def refuse_resume_that_drops(path, settings, specs):
+    """`--resume` rewrites the results JSON at `path` with this run's
+    plan; end the run, before any training, if that JSON holds a model
+    the plan leaves out (its dataset, seed or model spec), which the
+    rewrite would lose."""
+    old = read_results_json(path, "--resume", ("cells",))
+    dropped = [f"{c['model']} (seed {c['seed']}, {c['dataset']})"
+               for c in old["cells"]
+               if c["model"] not in specs
+               or c["dataset"] not in settings["datasets"]
+               or c["seed"] not in settings["seeds"]]
+    if dropped:
+        sys.exit(f"error: --resume {path}: it holds {', '.join(dropped)}, "
+                 "which this run's --datasets / --seeds / --methods / "
+                 "--sigmas / --lams leave out, and rewriting it would lose "
+                 "them. Resume with a plan that includes them, or write "
+                 "to another --out-dir and take them with --reuse.")
 
 
 def sequential_available():
@@ -1179,6 +1199,8 @@ def main(argv=None):
     out_dir = args.out_dir
     reuse = list(args.reuse)
     if args.resume and (out_dir / f"{STEM}.json").exists():
+        refuse_resume_that_drops(out_dir / f"{STEM}.json",
+                                 results["settings"], specs)
         reuse.append(out_dir / f"{STEM}.json")
     elif args.resume:
         print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",
@@ -1186,8 +1208,9 @@ def main(argv=None):
     reused = reusable_cells(reuse, results["settings"], specs)
     results["reused"] = [str(p) for p in reuse]
     print(f"writing {out_dir}/{STEM}.json (+ .md, .png, _curves.png) after "
-          f"every model; {len(reused)} model(s) reused from "
-          f"{', '.join(map(str, reuse)) or 'nowhere'}", flush=True)
+          "every model; " + (f"{len(reused)} model(s) reused from "
+                             f"{', '.join(map(str, reuse))}" if reuse else
+                             "no model reused"), flush=True)
     for dataset in args.datasets:
         data = common.load(dataset, root, args.limit_train, None)
         train_data, val = holdout_split(data)
@@ -1197,9 +1220,10 @@ def main(argv=None):
             "n_train": len(train_data.x_train), "n_val": len(val[0]),
             "n_test": len(data.x_test), "n_certified": len(index),
             "skip": skip, "certified_index": index.tolist()}
-        for (where, (_, old_index)) in reused.items():
+        for (where, (_, old_index, path)) in reused.items():
             if where[0] == dataset and old_index != index.tolist():
-                sys.exit(f"error: --reuse: its {where[2]} (seed {where[1]}) "
+                sys.exit(f"error: --reuse {path}: its {where[2]} (seed "
+                         f"{where[1]}) "
                          f"was certified on other {dataset} test images "
                          "than this run's (other data); leave --reuse out.")
         for seed in args.seeds:

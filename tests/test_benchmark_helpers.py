@@ -566,7 +566,41 @@ def test_adre_tables_reuse_refuses_a_file_it_cannot_use(
             "--data-dir", str(shared_data_dir), "--out-dir", str(out),
             "--reuse", str(path)])
     message = str(exit_info.value)
-    assert message.startswith("error: --reuse")
+    assert message.startswith(f"error: --reuse {path}: ")
     assert says in message
     assert not out.exists()
     assert path.read_text() == content
+
+
+@pytest.mark.parametrize("change, left_out", [
+    (["--methods", "gaussian"], "adre_1_0.2 (seed 0, cifar10)"),
+    (["--seeds", "1"], "basic_1 (seed 0, cifar10), adre_1_0.2 (seed 0, "
+                       "cifar10)")])
+def test_adre_tables_resume_refuses_a_plan_that_would_drop_recorded_models(
+        change, left_out, tmp_path, shared_data_dir, monkeypatch):
+    # Resuming the recorded lambda 0.2 run with a smaller plan would
+    # rewrite its JSON without the models the plan leaves out: refused,
+    # before any training, with the JSON untouched.
+    import shutil
+
+    import adre_tables
+
+    recorded = BENCH / "results" / "adre_table1_sigma1.0_lam0.2.json"
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(recorded, out / f"{adre_tables.STEM}.json")
+    monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
+    run = list(LAM02_RUN)
+    for flag, value in zip(change[::2], change[1::2]):
+        run[run.index(flag) + 1] = value
+    with pytest.raises(SystemExit) as exit_info:
+        adre_tables.main(run + ["--data-dir", str(shared_data_dir),
+                                "--out-dir", str(out), "--resume"])
+    message = str(exit_info.value)
+    assert message.startswith(
+        f"error: --resume {out / adre_tables.STEM}.json: it holds "
+        f"{left_out}, which this run's")
+    assert (out / f"{adre_tables.STEM}.json").read_bytes() == (
+        recorded.read_bytes())
+    assert sorted(f.name for f in out.iterdir()) == [
+        f"{adre_tables.STEM}.json"]

@@ -193,6 +193,14 @@ def in_order(table, order):
     return [(key, table[key]) for key in order if key in table]
 
 
+def with_later(done, recorded, key):
+    """`done` followed by the entries of `recorded` not in it (compared by
+    `key`): what a resumed run writes after each model, so that a run
+    stopped again before it reaches a recorded model still keeps it."""
+    have = {key(c) for c in done}
+    return done + [c for c in recorded if key(c) not in have]
+
+
 def git_commit():
     """The short commit of this checkout, or None outside a git work tree."""
     import subprocess

@@ -101,7 +101,9 @@ only where every setting that decides it is equal (CELL_SETTINGS,
 the setting, before any training): a seed fixes a model bit for bit, so
 the taken model is the one this run would train. Each names its run in
 the JSON (`reused_from`) and the tables. `--resume` refuses a plan that
-leaves out a model of that JSON (rewriting it would lose the model).
+leaves out a model of that JSON (rewriting it would lose the model), and
+writes the recorded models not reached yet with every new one, so a run
+stopped again loses none.
 
 Outputs in `--out-dir` (written after every finished model, each
 atomically, so a killed run keeps what it finished):
@@ -149,6 +151,7 @@ from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import typed_list  # noqa: E402
 from _common import verdict  # noqa: E402
+from _common import with_later  # noqa: E402
 from _common import write_json_markdown_plot  # noqa: E402
 
 REPO_ROOT = common.REPO_ROOT
@@ -1206,6 +1209,10 @@ def main(argv=None):
         print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",
               flush=True)
     reused = reusable_cells(reuse, results["settings"], specs)
+    # With --resume its recorded models not reached yet are written after
+    # every model too: stopped again, the run loses none of them.
+    later = [cell for cell, _, path in reused.values()
+             if args.resume and path == out_dir / f"{STEM}.json"]
     results["reused"] = [str(p) for p in reuse]
     print(f"writing {out_dir}/{STEM}.json (+ .md, .png, _curves.png) after "
           "every model; " + (f"{len(reused)} model(s) reused from "
@@ -1236,13 +1243,16 @@ def main(argv=None):
                                              val, index, max_epochs[dataset],
                                              args)
                 results["cells"].append(cell)
-                results["summary"] = summarize(results["cells"],
-                                               args.datasets, specs)
-                results["paired"] = paired(results["cells"], args.datasets,
-                                           specs)
+                now = dict(results, cells=with_later(
+                    results["cells"], later,
+                    lambda c: (c["dataset"], c["seed"], c["model"])))
+                results["summary"] = now["summary"] = summarize(
+                    now["cells"], args.datasets, specs)
+                results["paired"] = now["paired"] = paired(
+                    now["cells"], args.datasets, specs)
                 results["wall_seconds"] = round(time.time() - start, 1)
                 results["machine"]["load_average_now"] = load_average()
-                write_outputs(results, out_dir)
+                write_outputs(now, out_dir)
                 print(f"[{results['wall_seconds']:7.0f}s] {dataset} seed "
                       f"{seed} {key:18s} ACR CERTIFY "
                       f"{cell['cohen']['acr']:.3f} T-CERTIFY "

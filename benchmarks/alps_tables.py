@@ -2,7 +2,7 @@
 Title: ALPS Tables 2, 5 and 6 on real MNIST and CIFAR-10 data, models trained to a validation plateau
 Author: kerasrobust contributors
 Date created: 2026/11/21
-Last modified: 2026/11/30
+Last modified: 2026/12/01
 Description: ERM, Dropout, label smoothing, MixUp and ALPS trained until validation error plateaus, under FGSM and PGD (white-box, and black-box from a separately trained ERM source) and the unbounded-PGD sanity check, with paired differences and a reading against the paper.
 Accelerator: None (CPU)
 
@@ -109,6 +109,21 @@ earlier short-run results (`alps_tables.json`) stay as recorded.
 tables and the plots of a recorded run with this checkout's code (no
 training, no attack); the tables list the methods in the order above
 whatever the key order of the JSON.
+
+A killed run goes on where it stopped with the same command and
+`--resume`: the models recorded in `--out` are taken, not retrained,
+where every setting that decides them is equal (CELL_SETTINGS and the
+dataset's `arch` and `max_epochs`; the data the same size and the same
+sanity images), else an error naming the setting, before any training; a
+plan that leaves out a recorded model is refused (rewriting the JSON
+would lose it), and the recorded models not reached yet are written with
+every new one, so a run stopped again loses none. Each black-box source
+keeps its examples and record beside `--out`
+(`<stem>_source_<dataset>_seed<s>.npz`, 6-25 MB, written atomically), so
+a resumed seed meets the very examples its recorded models met; where
+that file is gone (runs recorded before it existed) the source is
+retrained from its seed, which fixes it bit for bit, and a clean error
+other than the recorded one ends the run.
 """
 
 import argparse
@@ -137,11 +152,13 @@ from _common import positive_int as _positive_int  # noqa: E402
 from _common import choices_list  # noqa: E402
 from _common import commit_line  # noqa: E402
 from _common import typed_list  # noqa: E402
+from _common import with_later  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
+from _common import read_results_json  # noqa: E402
 from _common import rerender_json  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import verdict  # noqa: E402
@@ -160,6 +177,17 @@ DEFAULT_MAX_EPOCHS = {"mnist": 60, "cifar10": 120}
 DEFAULT_OUT = (REPO_ROOT / "benchmarks" / "results"
                / "alps_tables_converged.json")
 SANITY_SUBSET_SEED = 1234
+#: The settings that decide a trained and evaluated model (with the
+#: dataset's `arch` and `max_epochs`): `--resume` takes a recorded model
+#: only where all are equal.
+CELL_SETTINGS = ("smoke", "width", "batch_size", "patience", "max_decays",
+                 "min_delta", "decay_epochs", "sanity_size", "attacks",
+                 "black_box_source")
+#: Settings added after some runs were recorded, with the value every
+#: run before them had.
+UNRECORDED = {"decay_epochs": None}
+#: What a run records of its data per dataset; `--resume` needs it equal.
+DATA_KEYS = ("n_train", "n_val", "n_test", "sanity_index")
 #: (key, column title, higher is better) in the order of the tables.
 COLUMNS = (
     ("clean_error", "clean error", False),
@@ -318,6 +346,14 @@ def build_parser():
                    help="JSON results; the .md tables, the .png plot and "
                         "the _curves.png learning curves are written next "
                         "to it with the same stem")
+    p.add_argument("--resume", action="store_true",
+                   help="take the models recorded in --out (a killed run "
+                        "goes on after its last finished model), where "
+                        "every setting that decides them is equal (else an "
+                        "error naming it, before any training); the "
+                        "black-box examples come from the source files "
+                        "kept beside --out, or a source retrained bit for "
+                        "bit")
     p.add_argument("--rerender", type=Path, default=None, metavar="JSON",
                    help="only recompute the summary, paired differences, "
                         "tables and plots of an earlier run's results JSON "
@@ -479,6 +515,108 @@ def plateau_record(plateau, train_s):
             "curve": plateau.curve}
 
 
+def source_path(out, dataset, source_seed):
+    """The file beside `out` that keeps a black-box source's examples and
+    record, so that `--resume` needs no retraining."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_source_{dataset}_seed{source_seed}"
+                         ".npz")
+
+
+def source_black_box(dataset, seed, source_arch, data, train_data, val,
+                     max_epochs, configs, args, path, reuse_file):
+    """`(black_box, record)`: the examples of every attack in `configs`
+    crafted on the test set by the black-box source of `seed` (ERM from
+    seed + SOURCE_SEED_OFFSET), and its record for `results["sources"]`.
+    With `reuse_file` and the file at `path`, both are read from it;
+    otherwise the source is trained and both are written there
+    (atomically)."""
+    import json
+
+    import keras
+    import numpy as np
+
+    from kerasrobust._io import atomic_path
+    from kerasrobust.evaluate import craft
+    from kerasrobust.evaluate import error_percent
+
+    path = Path(path)
+    if reuse_file and path.exists():
+        with np.load(path) as kept:
+            return ({name: kept[name] for name in configs},
+                    json.loads(str(kept["record"])))
+    keras.backend.clear_session()
+    source_seed = seed + SOURCE_SEED_OFFSET
+    source, train_s, plateau = train("erm", source_arch, train_data, val,
+                                     source_seed, max_epochs, args)
+    black_box = {name: craft(source, data.x_test, data.y_test, config,
+                             batch_size=args.attack_batch_size)
+                 for name, config in configs.items()}
+    record = dict(dataset=dataset, seed=source_seed, method="source_erm",
+                  arch=source_arch,
+                  clean_error=error_percent(source, data.x_test, data.y_test),
+                  **plateau_record(plateau, train_s))
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, record=json.dumps(record), **black_box)
+    return black_box, record
+
+
+def train_and_evaluate(method, dataset, seed, arch, data, train_data, val,
+                       black_box, sanity_index, max_epochs, configs, args):
+    """One cell of the tables: `method` trained by the plateau rule and
+    evaluated clean, white-box, black-box and by unbounded PGD."""
+    import keras
+
+    keras.backend.clear_session()
+    t0 = time.time()
+    model, train_s, plateau = train(method, arch, train_data, val, seed,
+                                    max_epochs, args)
+    t1 = time.time()
+    cell = evaluate_cell(model, data, black_box, sanity_index,
+                         args.attack_batch_size, configs)
+    cell.update(dataset=dataset, seed=seed, method=method, arch=arch,
+                eval_seconds=round(time.time() - t1, 1),
+                cell_seconds=round(time.time() - t0, 1),
+                **plateau_record(plateau, train_s))
+    return cell
+
+
+def read_resume(path, settings):
+    """The run recorded at `path` (`--resume`), checked before any
+    training: it must hold no model this run's plan leaves out (rewriting
+    it would lose them), and every setting that decides its models
+    (CELL_SETTINGS, each dataset's `arch` and `max_epochs`) must equal this
+    run's, else the run ends with a message naming it."""
+    old = read_results_json(path, "--resume",
+                            ("cells", "sources", "settings", "datasets"))
+    dropped = [f"{c['method']} (seed {c['seed']}, {c['dataset']})"
+               for c in old["cells"]
+               if c["method"] not in settings["methods"]
+               or c["dataset"] not in settings["datasets"]
+               or c["seed"] not in settings["seeds"]]
+    if dropped:
+        sys.exit(f"error: --resume {path}: it holds {', '.join(dropped)}, "
+                 "which this run's --datasets / --seeds / --methods leave "
+                 "out, and rewriting it would lose them. Resume with a plan "
+                 "that includes them, or write to another --out.")
+    theirs_all = old["settings"]
+    for dataset in sorted({c["dataset"] for c in old["cells"]}):
+        for name in CELL_SETTINGS + ("arch", "max_epochs"):
+            theirs = theirs_all.get(name, UNRECORDED.get(name,
+                                                         "not recorded"))
+            ours = settings[name]
+            if name in ("arch", "max_epochs"):
+                theirs, ours = theirs.get(dataset, "not recorded"), (
+                    ours[dataset])
+            if theirs != ours:
+                sys.exit(f"error: --resume {path}: its {dataset} models "
+                         f"were run with {name} = {theirs!r}; this run has "
+                         f"{name} = {ours!r}. Resume with the recorded "
+                         "settings, or write to another --out.")
+    return old
+
+
 def estimate_budget(args, root, configs):
     """Times 3 training steps per method (after tracing) and the attack
     `configs` (`attacks(...)`) on 32 test images (unbounded PGD on 4), at
@@ -628,6 +766,12 @@ def markdown(results):
            f"({results['wall_seconds'] / 60:.1f} min)"
            if results.get("finished") else
            f"in progress: {results['wall_seconds']:.0f} s so far"),
+    ] + [
+        f"- Resumed (--resume) from the run of commit {r['commit']}, "
+        f"started {r['started_utc']}, holding {r['models']} model(s), "
+        "taken as recorded; the wall time is this run's."
+        for r in results.get("resumed", [])
+    ] + [
         "- Models: " + ", ".join(f"{d} {a}" for d, a in
                                  settings["arch"].items())
         + f"; batch {settings['batch_size']}; seeds "
@@ -814,9 +958,6 @@ def main(argv=None):
         return 0
     import numpy as np
 
-    from kerasrobust.evaluate import craft
-    from kerasrobust.evaluate import error_percent
-
     methods = args.methods
     start = time.time()
     arch = {"mnist": args.arch_mnist, "cifar10": args.arch_cifar}
@@ -868,8 +1009,18 @@ def main(argv=None):
         "differences": {}, "finished": False, "wall_seconds": 0.0,
     }
     out = args.out
-    print(f"writing {out} (+ .md, .png, _curves.png) after every model",
-          flush=True)
+    recorded = None
+    if args.resume and Path(out).exists():
+        recorded = read_resume(out, results["settings"])
+        results["resumed"] = recorded.get("resumed", []) + [
+            {"commit": recorded.get("commit"),
+             "started_utc": recorded.get("started_utc"),
+             "models": len(recorded["cells"])}]
+    elif args.resume:
+        print(f"--resume: no {out} yet; starting afresh", flush=True)
+    print(f"writing {out} (+ .md, .png, _curves.png) after every model"
+          + (f"; {len(recorded['cells'])} model(s) taken from it"
+             if recorded else ""), flush=True)
     for dataset in args.datasets:
         data = load(dataset, root, args.limit_train, args.limit_test)
         train_data, val = holdout_split(data)
@@ -884,53 +1035,70 @@ def main(argv=None):
             "n_test": len(data.x_test), "sanity_size": sanity_size,
             "sanity_index": sanity_index.tolist(),
             "source": {"arch": source_arch, "seeds": []}}
+        old_info = (recorded or {"datasets": {}})["datasets"].get(dataset)
+        if old_info and any(old_info.get(k) != info[k] for k in DATA_KEYS):
+            sys.exit(f"error: --resume {out}: its {dataset} models were "
+                     f"run on other data ({', '.join(DATA_KEYS)} differ: "
+                     "--limit-train / --limit-test or the data files); "
+                     "write to another --out.")
         source_errors = []
         for seed in args.seeds:
-            import keras
-            keras.backend.clear_session()
             source_seed = seed + SOURCE_SEED_OFFSET
-            source, train_s, plateau = train(
-                "erm", source_arch, train_data, val, source_seed,
-                max_epochs[dataset], args)
-            black_box = {
-                name: craft(source, data.x_test, data.y_test, config,
-                            batch_size=args.attack_batch_size)
-                for name, config in configs.items()}
-            source_errors.append(error_percent(source, data.x_test,
-                                               data.y_test))
-            results["sources"].append(dict(
-                dataset=dataset, seed=source_seed, method="source_erm",
-                arch=source_arch, clean_error=source_errors[-1],
-                **plateau_record(plateau, train_s)))
+            taken = {c["method"]: c for c in (recorded or {"cells": []})[
+                "cells"] if (c["dataset"], c["seed"]) == (dataset, seed)}
+            old_source = [c for c in (recorded or {"sources": []})["sources"]
+                          if (c["dataset"], c["seed"]) == (dataset,
+                                                           source_seed)]
+            black_box, kept = None, source_path(out, dataset, source_seed)
+            if old_source and all(m in taken for m in methods):
+                source, how = old_source[0], "recorded"
+            else:
+                how = (f"examples read from {kept.name}"
+                       if recorded is not None and kept.exists()
+                       else "trained")
+                black_box, source = source_black_box(
+                    dataset, seed, source_arch, data, train_data, val,
+                    max_epochs[dataset], configs, args, kept,
+                    reuse_file=recorded is not None)
+                if old_source and (source["clean_error"]
+                                   != old_source[0]["clean_error"]):
+                    sys.exit(
+                        f"error: --resume {out}: the {dataset} black-box "
+                        f"source of seed {seed}, trained again, has clean "
+                        f"error {source['clean_error']} where the recorded "
+                        f"one had {old_source[0]['clean_error']}, so its "
+                        "examples would differ from those the recorded "
+                        f"models met (was {kept.name} removed, or the code "
+                        "changed?); write to another --out.")
+            source_errors.append(source["clean_error"])
+            results["sources"].append(source)
             info["source"]["seeds"].append(source_seed)
             info["source"]["clean_error"] = mean_std(source_errors)
             print(f"[{time.time() - start:7.0f}s] {dataset} source ERM seed "
-                  f"{source_seed}: clean {source_errors[-1]:.2f} after "
-                  f"{len(plateau.curve)} epochs (best {plateau.best_epoch},"
-                  f" {train_s:.0f}s)", flush=True)
-            del source
+                  f"{source_seed}: clean {source['clean_error']:.2f} after "
+                  f"{source['epochs_run']} epochs (best "
+                  f"{source['best_epoch']}, {source['train_seconds']:.0f}s;"
+                  f" {how})", flush=True)
             for method in methods:
-                keras.backend.clear_session()
-                t0 = time.time()
-                model, train_s, plateau = train(
-                    method, arch[dataset], train_data, val, seed,
-                    max_epochs[dataset], args)
-                t1 = time.time()
-                cell = evaluate_cell(model, data, black_box, sanity_index,
-                                     args.attack_batch_size, configs)
-                cell.update(dataset=dataset, seed=seed, method=method,
-                            arch=arch[dataset],
-                            eval_seconds=round(time.time() - t1, 1),
-                            cell_seconds=round(time.time() - t0, 1),
-                            **plateau_record(plateau, train_s))
+                cell = taken.get(method) or train_and_evaluate(
+                    method, dataset, seed, arch[dataset], data, train_data,
+                    val, black_box, sanity_index, max_epochs[dataset],
+                    configs, args)
                 results["cells"].append(cell)
-                results["summary"] = summarize(results["cells"],
-                                               args.datasets, methods)
-                results["differences"] = paired_differences(
-                    results["cells"], args.datasets, methods)
+                # With --resume the recorded models not reached yet are
+                # written too: stopped again, the run loses none of them.
+                now = dict(results, **{
+                    key: with_later(results[key], (recorded or {}).get(
+                        key, []), lambda c: (c["dataset"], c["seed"],
+                                             c["method"]))
+                    for key in ("cells", "sources")})
+                results["summary"] = now["summary"] = summarize(
+                    now["cells"], args.datasets, methods)
+                results["differences"] = now["differences"] = (
+                    paired_differences(now["cells"], args.datasets, methods))
                 results["wall_seconds"] = round(time.time() - start, 1)
                 results["machine"]["load_average_now"] = load_average()
-                write_outputs(results, out)
+                write_outputs(now, out)
                 print(f"[{results['wall_seconds']:7.0f}s] {dataset} seed "
                       f"{seed} {method:16s} clean {cell['clean_error']:.2f}"
                       f" fgsm {cell['fgsm_white_box']:.2f}/"
@@ -939,8 +1107,10 @@ def main(argv=None):
                       f"{cell['pgd_black_box']:.2f} unbounded-acc "
                       f"{cell['unbounded_pgd_accuracy']:.2f} (epochs "
                       f"{cell['epochs_run']}, best {cell['best_epoch']}, "
-                      f"train {train_s:.0f}s, eval {cell['eval_seconds']:.0f}"
-                      "s)", flush=True)
+                      f"train {cell['train_seconds']:.0f}s, eval "
+                      f"{cell['eval_seconds']:.0f}s"
+                      + ("; recorded" if method in taken else "") + ")",
+                      flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)
     results["machine"]["load_average_end"] = load_average()

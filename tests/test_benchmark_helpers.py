@@ -511,6 +511,43 @@ def test_adre_tables_reuse_trains_only_the_models_it_does_not_find(
         pytest.approx(want["high"]))
 
 
+def test_adre_tables_resume_stopped_again_keeps_the_models_it_had_not_reached(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The sigma 1.0 / 0.25 run without its ADRE_REG sigma 0.25 model (the
+    # run trains sigma 0.25 first), resumed and killed while training that
+    # model: the sigma 1 models were not reached yet, and the JSON must
+    # still hold them.
+    import json
+
+    import adre_tables
+
+    recorded = json.loads((BENCH / "results" /
+                           "adre_table1_sigma1.0_0.25.json").read_text())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{adre_tables.STEM}.json").write_text(json.dumps(dict(
+        recorded, cells=[c for c in recorded["cells"]
+                         if c["model"] != "adre_0.25_0.1"])))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(adre_tables, "train_and_certify", killed)
+    with pytest.raises(KeyboardInterrupt):
+        adre_tables.main(
+            ["--families", "reg", "--methods", "gaussian,adre", "--sigmas",
+             "1.0,0.25", "--lams", "0.1", "--num-noise", "4",
+             "--arch-cifar", "small_cnn", "--seeds", "0", "--certify-limit",
+             "40", "--n", "10000", "--patience", "2", "--max-decays", "1",
+             "--max-epochs-cifar", "15", "--data-dir", str(shared_data_dir),
+             "--out-dir", str(out), "--resume"])
+    kept = json.loads((out / f"{adre_tables.STEM}.json").read_text())
+    assert sorted(({k: v for k, v in c.items() if k != "reused_from"}
+                   for c in kept["cells"]), key=lambda c: c["model"]) == (
+        sorted((c for c in recorded["cells"]
+                if c["model"] != "adre_0.25_0.1"), key=lambda c: c["model"]))
+
+
 @pytest.mark.parametrize("change, says", [
     (["--n", "1000"], "its basic_1 (seed 0, cifar10) was run with n = "
                       "10000; this run has n = 1000."),
@@ -604,3 +641,248 @@ def test_adre_tables_resume_refuses_a_plan_that_would_drop_recorded_models(
         recorded.read_bytes())
     assert sorted(f.name for f in out.iterdir()) == [
         f"{adre_tables.STEM}.json"]
+
+
+# ------------------------------------------------------- alps_tables --resume
+SCHEDULE_RUN = ["--datasets", "cifar10", "--seeds", "0,1,2", "--arch-cifar",
+                "resnet8", "--batch-size", "128", "--decay-epochs", "12",
+                "--max-epochs-cifar", "16"]
+MNIST_RUN = ["--datasets", "mnist", "--seeds", "0,1,2", "--patience", "2",
+             "--max-decays", "1", "--max-epochs-mnist", "10", "--width", "16",
+             "--batch-size", "256"]
+ALPS_RUNS = {"alps_tables_schedule_cifar10": SCHEDULE_RUN,
+             "alps_tables_converged_mnist": MNIST_RUN}
+
+
+def _copy_alps_run(stem, tmp_path, drop_last=False):
+    import json
+
+    recorded = json.loads((BENCH / "results" / f"{stem}.json").read_text())
+    kept = dict(recorded, cells=recorded["cells"][:-1] if drop_last
+                else recorded["cells"])
+    out = tmp_path / f"{stem}.json"
+    out.write_text(json.dumps(kept))
+    return recorded, out
+
+
+@pytest.mark.parametrize("stem", sorted(ALPS_RUNS))
+def test_alps_tables_resume_of_a_finished_run_trains_nothing(
+        stem, tmp_path, shared_data_dir, monkeypatch):
+    # Both recorded runs (the MNIST one from before --decay-epochs existed)
+    # resumed with their own flags: no source, no model trained, the
+    # models as recorded, and ALPS - ERM per seed is scipy's t-interval of
+    # the recorded errors.
+    import json
+
+    import alps_tables
+    from scipy import stats
+
+    recorded, out = _copy_alps_run(stem, tmp_path)
+    monkeypatch.setattr(alps_tables, "train", _no_training)
+    assert alps_tables.main(ALPS_RUNS[stem] + [
+        "--data-dir", str(shared_data_dir), "--out", str(out),
+        "--resume"]) == 0
+    new = json.loads(out.read_text())
+    assert new["cells"] == recorded["cells"]
+    assert new["sources"] == recorded["sources"]
+    assert new["resumed"] == [{"commit": recorded["commit"],
+                               "started_utc": recorded["started_utc"],
+                               "models": 15}]
+    dataset = recorded["settings"]["datasets"][0]
+    error = {(c["method"], c["seed"]): c["pgd_white_box"]
+             for c in recorded["cells"]}
+    diff = np.array([error["alps", s] - error["erm", s] for s in (0, 1, 2)])
+    low, high = stats.t.interval(0.95, 2, loc=diff.mean(),
+                                 scale=stats.sem(diff))
+    got = new["differences"][dataset]["erm"]["pgd_white_box"]
+    assert (got["mean"], got["low"], got["high"]) == (
+        pytest.approx(diff.mean()), pytest.approx(low), pytest.approx(high))
+    assert (f"- Resumed (--resume) from the run of commit "
+            f"{recorded['commit']}, started {recorded['started_utc']}, "
+            "holding 15 model(s)") in out.with_suffix(".md").read_text()
+
+
+def test_alps_tables_resume_trains_only_the_missing_model_and_its_source(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The schedule run killed before its last model (seed 2, ALPS): only
+    # that model is trained, after its black-box source (no kept file:
+    # retrained, here faked with the recorded record), and the tables are
+    # the recorded ones.
+    import json
+
+    import alps_tables
+
+    recorded, out = _copy_alps_run("alps_tables_schedule_cifar10", tmp_path,
+                                   drop_last=True)
+    calls = []
+
+    def fake_source(dataset, seed, *args, reuse_file):
+        calls.append(("source", seed, reuse_file))
+        return ({"fgsm": None, "pgd": None},
+                [c for c in recorded["sources"] if c["seed"] == seed + 1000][0])
+
+    def fake_train_and_evaluate(method, dataset, seed, *args):
+        calls.append((method, seed))
+        return recorded["cells"][-1]
+
+    monkeypatch.setattr(alps_tables, "source_black_box", fake_source)
+    monkeypatch.setattr(alps_tables, "train_and_evaluate",
+                        fake_train_and_evaluate)
+    assert alps_tables.main(SCHEDULE_RUN + [
+        "--data-dir", str(shared_data_dir), "--out", str(out),
+        "--resume"]) == 0
+    assert calls == [("source", 2, True), ("alps", 2)]
+    new = json.loads(out.read_text())
+    assert new["cells"] == recorded["cells"]
+    assert new["differences"] == recorded["differences"]
+
+
+def test_alps_tables_resume_refuses_a_source_that_trains_differently(
+        tmp_path, shared_data_dir, monkeypatch):
+    import json
+
+    import alps_tables
+
+    recorded, out = _copy_alps_run("alps_tables_schedule_cifar10", tmp_path,
+                                   drop_last=True)
+
+    def other_source(dataset, seed, *args, reuse_file):
+        record = [c for c in recorded["sources"] if c["seed"] == seed + 1000]
+        return {}, dict(record[0], clean_error=record[0]["clean_error"] + 1)
+
+    monkeypatch.setattr(alps_tables, "source_black_box", other_source)
+    monkeypatch.setattr(alps_tables, "train_and_evaluate", _no_training)
+    with pytest.raises(SystemExit) as exit_info:
+        alps_tables.main(SCHEDULE_RUN + [
+            "--data-dir", str(shared_data_dir), "--out", str(out),
+            "--resume"])
+    assert "black-box source of seed 2, trained again, has clean error" in (
+        str(exit_info.value))
+    # The run stopped there keeps every recorded model.
+    kept = json.loads(out.read_text())
+    assert kept["cells"] == recorded["cells"][:-1]
+    assert kept["sources"] == recorded["sources"]
+
+
+def test_alps_tables_resume_stopped_again_keeps_the_models_it_had_not_reached(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The schedule run without its seed-0 ALPS model, resumed and killed
+    # while training that model: seeds 1 and 2 were not reached yet, and
+    # the JSON must still hold them.
+    import json
+
+    import alps_tables
+
+    recorded = json.loads((BENCH / "results" /
+                           "alps_tables_schedule_cifar10.json").read_text())
+    first = [c for c in recorded["cells"]
+             if (c["seed"], c["method"]) == (0, "alps")][0]
+    out = tmp_path / "run.json"
+    out.write_text(json.dumps(dict(recorded, cells=[
+        c for c in recorded["cells"] if c is not first])))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(alps_tables, "source_black_box",
+                        lambda *a, reuse_file: ({}, recorded["sources"][0]))
+    monkeypatch.setattr(alps_tables, "train_and_evaluate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        alps_tables.main(SCHEDULE_RUN + [
+            "--data-dir", str(shared_data_dir), "--out", str(out),
+            "--resume"])
+    kept = json.loads(out.read_text())
+    assert kept["cells"] == [c for c in recorded["cells"] if c is not first]
+    assert kept["sources"] == recorded["sources"]
+
+
+@pytest.mark.parametrize("change, says", [
+    (["--width", "16"], "its cifar10 models were run with width = 32; this "
+                        "run has width = 16."),
+    (["--decay-epochs", "10"], "decay_epochs = [12]; this run has "
+                               "decay_epochs = [10]."),
+    (["--max-epochs-cifar", "20"], "max_epochs = 16; this run has "
+                                   "max_epochs = 20."),
+    (["--epsilon", "0.1"], "were run with attacks = "),
+    (["--limit-test", "500"], "were run on other data"),
+    (["--seeds", "0,1"], "it holds erm (seed 2, cifar10), dropout (seed 2, "
+                         "cifar10)"),
+    (["--methods", "erm,alps"], "it holds dropout (seed 0, cifar10), "
+                                "label_smoothing (seed 0, cifar10)")])
+def test_alps_tables_resume_refuses_other_settings_or_a_smaller_plan(
+        change, says, tmp_path, shared_data_dir, monkeypatch):
+    # Each before any training, with the recorded JSON untouched.
+    import alps_tables
+
+    recorded, out = _copy_alps_run("alps_tables_schedule_cifar10", tmp_path,
+                                   drop_last=True)
+    before = out.read_text()
+    monkeypatch.setattr(alps_tables, "train", _no_training)
+    run = list(SCHEDULE_RUN)
+    for flag, value in zip(change[::2], change[1::2]):
+        if flag in run:
+            run[run.index(flag) + 1] = value
+        else:
+            run += [flag, value]
+    with pytest.raises(SystemExit) as exit_info:
+        alps_tables.main(run + ["--data-dir", str(shared_data_dir),
+                                "--out", str(out), "--resume"])
+    message = str(exit_info.value)
+    assert message.startswith(f"error: --resume {out}: ")
+    assert says in message
+    assert out.read_text() == before
+    assert sorted(f.name for f in tmp_path.iterdir()) == [out.name]
+
+
+def test_alps_tables_source_file_gives_the_same_examples_without_training(
+        tmp_path, monkeypatch):
+    # A source trained once keeps its black-box examples and record beside
+    # --out (atomically: no temporary file left); read back they are equal
+    # to the examples crafted, byte for byte, with nothing trained; without
+    # reuse_file the source is trained again.
+    import types
+
+    import alps_tables
+    from kerasrobust.evaluate import craft
+
+    rng = np.random.default_rng(0)
+    data = types.SimpleNamespace(
+        x_test=rng.uniform(size=(16, 8, 8, 1)).astype("float32"),
+        y_test=rng.integers(0, 3, size=16))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    plateau = types.SimpleNamespace(curve=[{"epoch": 1}], best_epoch=1,
+                                    best=50.0, stop_reason="max_epochs",
+                                    decays=0)
+    trained = []
+
+    def fake_train(method, arch, train_data, val, seed, max_epochs, args):
+        trained.append((method, seed))
+        return model, 2.0, plateau
+
+    monkeypatch.setattr(alps_tables, "train", fake_train)
+    configs = alps_tables.attacks(0.1)
+    args = types.SimpleNamespace(attack_batch_size=8)
+    path = alps_tables.source_path(tmp_path / "run.json", "mnist", 1003)
+    assert path == tmp_path / "run_source_mnist_seed1003.npz"
+    first = alps_tables.source_black_box(
+        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
+        reuse_file=True)
+    assert trained == [("erm", 1003)]
+    assert sorted(f.name for f in tmp_path.iterdir()) == [path.name]
+    for name, config in configs.items():
+        want = craft(model, data.x_test, data.y_test, config, batch_size=8)
+        np.testing.assert_array_equal(first[0][name], want)
+    assert first[1]["seed"] == 1003 and first[1]["epochs_run"] == 1
+    again = alps_tables.source_black_box(
+        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
+        reuse_file=True)
+    assert trained == [("erm", 1003)]
+    assert again[1] == first[1]
+    for name in configs:
+        np.testing.assert_array_equal(again[0][name], first[0][name])
+    alps_tables.source_black_box(
+        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
+        reuse_file=False)
+    assert trained == [("erm", 1003), ("erm", 1003)]

@@ -193,6 +193,24 @@ def in_order(table, order):
     return [(key, table[key]) for key in order if key in table]
 
 
+def refuse_resume_that_drops(path, cells, name, models, settings, flags,
+                             instead):
+    """`--resume` rewrites the results JSON at `path` with this run's plan:
+    end the run, before any training, if its `cells` hold one that the plan
+    (`settings["datasets"]`, `settings["seeds"]`, and `models`, the values
+    of each cell's `name` it runs; chosen by `flags`) leaves out, which the
+    rewrite would lose. `instead` says what to do then."""
+    dropped = [f"{c[name]} (seed {c['seed']}, {c['dataset']})" for c in cells
+               if c[name] not in models
+               or c["dataset"] not in settings["datasets"]
+               or c["seed"] not in settings["seeds"]]
+    if dropped:
+        sys.exit(f"error: --resume {path}: it holds {', '.join(dropped)}, "
+                 f"which this run's {flags} leave out, and rewriting it "
+                 f"would lose them. Resume with a plan that includes them, "
+                 f"or {instead}.")
+
+
 def with_later(done, recorded, key):
     """`done` followed by the entries of `recorded` not in it (compared by
     `key`): what a resumed run writes after each model, so that a run

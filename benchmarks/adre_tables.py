@@ -151,6 +151,7 @@ from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import typed_list  # noqa: E402
 from _common import verdict  # noqa: E402
+from _common import refuse_resume_that_drops  # noqa: E402
 from _common import with_later  # noqa: E402
 from _common import write_json_markdown_plot  # noqa: E402
 
@@ -535,25 +536,6 @@ def reusable_cells(paths, settings, specs):
                 dict(cell, reused_from=first),
                 old["datasets"][cell["dataset"]]["certified_index"], path)
     return found
-
-
-def refuse_resume_that_drops(path, settings, specs):
-    """`--resume` rewrites the results JSON at `path` with this run's
-    plan; end the run, before any training, if that JSON holds a model
-    the plan leaves out (its dataset, seed or model spec), which the
-    rewrite would lose."""
-    old = read_results_json(path, "--resume", ("cells",))
-    dropped = [f"{c['model']} (seed {c['seed']}, {c['dataset']})"
-               for c in old["cells"]
-               if c["model"] not in specs
-               or c["dataset"] not in settings["datasets"]
-               or c["seed"] not in settings["seeds"]]
-    if dropped:
-        sys.exit(f"error: --resume {path}: it holds {', '.join(dropped)}, "
-                 "which this run's --datasets / --seeds / --methods / "
-                 "--sigmas / --lams leave out, and rewriting it would lose "
-                 "them. Resume with a plan that includes them, or write "
-                 "to another --out-dir and take them with --reuse.")
 
 
 def sequential_available():
@@ -1202,8 +1184,12 @@ def main(argv=None):
     out_dir = args.out_dir
     reuse = list(args.reuse)
     if args.resume and (out_dir / f"{STEM}.json").exists():
-        refuse_resume_that_drops(out_dir / f"{STEM}.json",
-                                 results["settings"], specs)
+        refuse_resume_that_drops(
+            out_dir / f"{STEM}.json", read_results_json(
+                out_dir / f"{STEM}.json", "--resume", ("cells",))["cells"],
+            "model", specs, results["settings"],
+            "--datasets / --seeds / --methods / --sigmas / --lams",
+            "write to another --out-dir and take them with --reuse")
         reuse.append(out_dir / f"{STEM}.json")
     elif args.resume:
         print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",

@@ -159,6 +159,7 @@ from _common import mean_std  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
 from _common import read_results_json  # noqa: E402
+from _common import refuse_resume_that_drops  # noqa: E402
 from _common import rerender_json  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import verdict  # noqa: E402
@@ -590,16 +591,10 @@ def read_resume(path, settings):
     run's, else the run ends with a message naming it."""
     old = read_results_json(path, "--resume",
                             ("cells", "sources", "settings", "datasets"))
-    dropped = [f"{c['method']} (seed {c['seed']}, {c['dataset']})"
-               for c in old["cells"]
-               if c["method"] not in settings["methods"]
-               or c["dataset"] not in settings["datasets"]
-               or c["seed"] not in settings["seeds"]]
-    if dropped:
-        sys.exit(f"error: --resume {path}: it holds {', '.join(dropped)}, "
-                 "which this run's --datasets / --seeds / --methods leave "
-                 "out, and rewriting it would lose them. Resume with a plan "
-                 "that includes them, or write to another --out.")
+    refuse_resume_that_drops(path, old["cells"], "method",
+                             settings["methods"], settings,
+                             "--datasets / --seeds / --methods",
+                             "write to another --out")
     theirs_all = old["settings"]
     for dataset in sorted({c["dataset"] for c in old["cells"]}):
         for name in CELL_SETTINGS + ("arch", "max_epochs"):

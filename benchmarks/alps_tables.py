@@ -119,9 +119,11 @@ plan that leaves out a recorded model is refused (rewriting the JSON
 would lose it), and the recorded models not reached yet are written with
 every new one, so a run stopped again loses none. Each black-box source
 keeps its examples and record beside `--out`
-(`<stem>_source_<dataset>_seed<s>.npz`, 6-25 MB, written atomically), so
-a resumed seed meets the very examples its recorded models met; where
-that file is gone (runs recorded before it existed) the source is
+(`<stem>_source_<dataset>_seed<s>.npz`, 6-25 MB, written atomically,
+with a fingerprint of the settings that decide the source), so a resumed
+seed meets the very examples its recorded models met; where that file is
+gone or of other settings (runs recorded before it existed, or an
+earlier run into the same `--out`) the source is
 retrained from its seed, which fixes it bit for bit, and a clean error
 other than the recorded one ends the run.
 """
@@ -525,13 +527,16 @@ def source_path(out, dataset, source_seed):
 
 
 def source_black_box(dataset, seed, source_arch, data, train_data, val,
-                     max_epochs, configs, args, path, reuse_file):
-    """`(black_box, record)`: the examples of every attack in `configs`
-    crafted on the test set by the black-box source of `seed` (ERM from
-    seed + SOURCE_SEED_OFFSET), and its record for `results["sources"]`.
-    With `reuse_file` and the file at `path`, both are read from it;
-    otherwise the source is trained and both are written there
-    (atomically)."""
+                     max_epochs, configs, args, path, reuse_file,
+                     fingerprint=""):
+    """`(black_box, record, read)`: the examples of every attack in
+    `configs` crafted on the test set by the black-box source of `seed`
+    (ERM from seed + SOURCE_SEED_OFFSET), its record for
+    `results["sources"]`, and whether they were read from the file at
+    `path`. They are read where `reuse_file` is set and that file was
+    written with the same `fingerprint` (the settings that decide the
+    source); otherwise the source is trained and all three are written
+    there (atomically)."""
     import json
 
     import keras
@@ -544,8 +549,10 @@ def source_black_box(dataset, seed, source_arch, data, train_data, val,
     path = Path(path)
     if reuse_file and path.exists():
         with np.load(path) as kept:
-            return ({name: kept[name] for name in configs},
-                    json.loads(str(kept["record"])))
+            if ("fingerprint" in kept.files
+                    and str(kept["fingerprint"]) == fingerprint):
+                return ({name: kept[name] for name in configs},
+                        json.loads(str(kept["record"])), True)
     keras.backend.clear_session()
     source_seed = seed + SOURCE_SEED_OFFSET
     source, train_s, plateau = train("erm", source_arch, train_data, val,
@@ -559,8 +566,9 @@ def source_black_box(dataset, seed, source_arch, data, train_data, val,
                   **plateau_record(plateau, train_s))
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, record=json.dumps(record), **black_box)
-    return black_box, record
+            np.savez(f, record=json.dumps(record), fingerprint=fingerprint,
+                     **black_box)
+    return black_box, record, False
 
 
 def train_and_evaluate(method, dataset, seed, arch, data, train_data, val,
@@ -951,6 +959,8 @@ def main(argv=None):
     if args.estimate_budget:
         estimate_budget(args, root, configs)
         return 0
+    import json
+
     import numpy as np
 
     methods = args.methods
@@ -1036,6 +1046,12 @@ def main(argv=None):
                      f"run on other data ({', '.join(DATA_KEYS)} differ: "
                      "--limit-train / --limit-test or the data files); "
                      "write to another --out.")
+        # What decides a source and its examples: a kept source file of
+        # other settings (an earlier run into the same --out) is not read.
+        source_fingerprint = json.dumps(
+            [{k: results["settings"][k] for k in CELL_SETTINGS},
+             source_arch, max_epochs[dataset], dataset,
+             {k: info[k] for k in DATA_KEYS}], sort_keys=True)
         source_errors = []
         for seed in args.seeds:
             source_seed = seed + SOURCE_SEED_OFFSET
@@ -1048,13 +1064,12 @@ def main(argv=None):
             if old_source and all(m in taken for m in methods):
                 source, how = old_source[0], "recorded"
             else:
-                how = (f"examples read from {kept.name}"
-                       if recorded is not None and kept.exists()
-                       else "trained")
-                black_box, source = source_black_box(
+                black_box, source, read = source_black_box(
                     dataset, seed, source_arch, data, train_data, val,
                     max_epochs[dataset], configs, args, kept,
-                    reuse_file=recorded is not None)
+                    reuse_file=recorded is not None,
+                    fingerprint=source_fingerprint)
+                how = f"examples read from {kept.name}" if read else "trained"
                 if old_source and (source["clean_error"]
                                    != old_source[0]["clean_error"]):
                     sys.exit(

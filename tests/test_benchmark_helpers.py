@@ -716,10 +716,11 @@ def test_alps_tables_resume_trains_only_the_missing_model_and_its_source(
                                    drop_last=True)
     calls = []
 
-    def fake_source(dataset, seed, *args, reuse_file):
+    def fake_source(dataset, seed, *args, reuse_file, fingerprint):
         calls.append(("source", seed, reuse_file))
         return ({"fgsm": None, "pgd": None},
-                [c for c in recorded["sources"] if c["seed"] == seed + 1000][0])
+                [c for c in recorded["sources"] if c["seed"] == seed + 1000][0],
+                False)
 
     def fake_train_and_evaluate(method, dataset, seed, *args):
         calls.append((method, seed))
@@ -746,9 +747,10 @@ def test_alps_tables_resume_refuses_a_source_that_trains_differently(
     recorded, out = _copy_alps_run("alps_tables_schedule_cifar10", tmp_path,
                                    drop_last=True)
 
-    def other_source(dataset, seed, *args, reuse_file):
+    def other_source(dataset, seed, *args, reuse_file, fingerprint):
         record = [c for c in recorded["sources"] if c["seed"] == seed + 1000]
-        return {}, dict(record[0], clean_error=record[0]["clean_error"] + 1)
+        return ({}, dict(record[0], clean_error=record[0]["clean_error"] + 1),
+                False)
 
     monkeypatch.setattr(alps_tables, "source_black_box", other_source)
     monkeypatch.setattr(alps_tables, "train_and_evaluate", _no_training)
@@ -785,7 +787,8 @@ def test_alps_tables_resume_stopped_again_keeps_the_models_it_had_not_reached(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(alps_tables, "source_black_box",
-                        lambda *a, reuse_file: ({}, recorded["sources"][0]))
+                        lambda *a, reuse_file, fingerprint: (
+                            {}, recorded["sources"][0], False))
     monkeypatch.setattr(alps_tables, "train_and_evaluate", killed)
     with pytest.raises(KeyboardInterrupt):
         alps_tables.main(SCHEDULE_RUN + [
@@ -866,23 +869,29 @@ def test_alps_tables_source_file_gives_the_same_examples_without_training(
     args = types.SimpleNamespace(attack_batch_size=8)
     path = alps_tables.source_path(tmp_path / "run.json", "mnist", 1003)
     assert path == tmp_path / "run_source_mnist_seed1003.npz"
-    first = alps_tables.source_black_box(
-        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
-        reuse_file=True)
-    assert trained == [("erm", 1003)]
+
+    def source(reuse_file, fingerprint="settings A"):
+        return alps_tables.source_black_box(
+            "mnist", 3, "small_cnn", data, None, None, 1, configs, args,
+            path, reuse_file=reuse_file, fingerprint=fingerprint)
+
+    first = source(reuse_file=True)
+    assert trained == [("erm", 1003)] and first[2] is False
     assert sorted(f.name for f in tmp_path.iterdir()) == [path.name]
     for name, config in configs.items():
         want = craft(model, data.x_test, data.y_test, config, batch_size=8)
         np.testing.assert_array_equal(first[0][name], want)
     assert first[1]["seed"] == 1003 and first[1]["epochs_run"] == 1
-    again = alps_tables.source_black_box(
-        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
-        reuse_file=True)
-    assert trained == [("erm", 1003)]
+    again = source(reuse_file=True)
+    assert trained == [("erm", 1003)] and again[2] is True
     assert again[1] == first[1]
     for name in configs:
         np.testing.assert_array_equal(again[0][name], first[0][name])
-    alps_tables.source_black_box(
-        "mnist", 3, "small_cnn", data, None, None, 1, configs, args, path,
-        reuse_file=False)
-    assert trained == [("erm", 1003), ("erm", 1003)]
+    # A file kept by a run of other settings is not read, nor is any file
+    # without reuse_file: the source is trained again.
+    assert source(reuse_file=True, fingerprint="settings B")[2] is False
+    assert source(reuse_file=False)[2] is False
+    # Nor is a file of the first format, which had no fingerprint.
+    np.savez(path, record="{}", **first[0])
+    assert source(reuse_file=True)[2] is False
+    assert trained == [("erm", 1003)] * 4

@@ -482,8 +482,9 @@ def certify_subset(data, args):
 
 
 def reusable_cells(paths, settings, specs):
-    """`{(dataset, seed, model): (cell, its certified test indices)}`: the
-    cells of the results JSONs at `paths` (`--reuse`) that this run, of
+    """`{(dataset, seed, model): (cell, its certified test indices, the
+    path it was read from)}`: the cells of the results JSONs at `paths`
+    (`--reuse`) that this run, of
     `settings` and `specs`, would train and certify again. A cell is taken
     only where its model has the same (method, sigma, lambda) and its run
     every setting that decides the model and its certification
@@ -1183,14 +1184,14 @@ def main(argv=None):
               "is not in this checkout; using fixed n.", flush=True)
     out_dir = args.out_dir
     reuse = list(args.reuse)
-    if args.resume and (out_dir / f"{STEM}.json").exists():
+    own = out_dir / f"{STEM}.json"
+    if args.resume and own.exists():
         refuse_resume_that_drops(
-            out_dir / f"{STEM}.json", read_results_json(
-                out_dir / f"{STEM}.json", "--resume", ("cells",))["cells"],
+            own, read_results_json(own, "--resume", ("cells",))["cells"],
             "model", specs, results["settings"],
             "--datasets / --seeds / --methods / --sigmas / --lams",
             "write to another --out-dir and take them with --reuse")
-        reuse.append(out_dir / f"{STEM}.json")
+        reuse.append(own)
     elif args.resume:
         print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",
               flush=True)
@@ -1198,7 +1199,7 @@ def main(argv=None):
     # With --resume its recorded models not reached yet are written after
     # every model too: stopped again, the run loses none of them.
     later = [cell for cell, _, path in reused.values()
-             if args.resume and path == out_dir / f"{STEM}.json"]
+             if args.resume and path == own]
     results["reused"] = [str(p) for p in reuse]
     print(f"writing {out_dir}/{STEM}.json (+ .md, .png, _curves.png) after "
           "every model; " + (f"{len(reused)} model(s) reused from "
@@ -1216,9 +1217,9 @@ def main(argv=None):
         for (where, (_, old_index, path)) in reused.items():
             if where[0] == dataset and old_index != index.tolist():
                 sys.exit(f"error: --reuse {path}: its {where[2]} (seed "
-                         f"{where[1]}) "
-                         f"was certified on other {dataset} test images "
-                         "than this run's (other data); leave --reuse out.")
+                         f"{where[1]}) was certified on other {dataset} "
+                         "test images than this run's (other data); leave "
+                         "--reuse out.")
         for seed in args.seeds:
             for key, spec in specs.items():
                 if (dataset, seed, key) in reused:

@@ -528,7 +528,7 @@ def source_path(out, dataset, source_seed):
 
 def source_black_box(dataset, seed, source_arch, data, train_data, val,
                      max_epochs, configs, args, path, reuse_file,
-                     fingerprint=""):
+                     fingerprint):
     """`(black_box, record, read)`: the examples of every attack in
     `configs` crafted on the test set by the black-box source of `seed`
     (ERM from seed + SOURCE_SEED_OFFSET), its record for
@@ -1023,8 +1023,9 @@ def main(argv=None):
              "models": len(recorded["cells"])}]
     elif args.resume:
         print(f"--resume: no {out} yet; starting afresh", flush=True)
+    old = recorded or {"cells": [], "sources": [], "datasets": {}}
     print(f"writing {out} (+ .md, .png, _curves.png) after every model"
-          + (f"; {len(recorded['cells'])} model(s) taken from it"
+          + (f"; {len(old['cells'])} model(s) taken from it"
              if recorded else ""), flush=True)
     for dataset in args.datasets:
         data = load(dataset, root, args.limit_train, args.limit_test)
@@ -1040,7 +1041,7 @@ def main(argv=None):
             "n_test": len(data.x_test), "sanity_size": sanity_size,
             "sanity_index": sanity_index.tolist(),
             "source": {"arch": source_arch, "seeds": []}}
-        old_info = (recorded or {"datasets": {}})["datasets"].get(dataset)
+        old_info = old["datasets"].get(dataset)
         if old_info and any(old_info.get(k) != info[k] for k in DATA_KEYS):
             sys.exit(f"error: --resume {out}: its {dataset} models were "
                      f"run on other data ({', '.join(DATA_KEYS)} differ: "
@@ -1055,9 +1056,9 @@ def main(argv=None):
         source_errors = []
         for seed in args.seeds:
             source_seed = seed + SOURCE_SEED_OFFSET
-            taken = {c["method"]: c for c in (recorded or {"cells": []})[
-                "cells"] if (c["dataset"], c["seed"]) == (dataset, seed)}
-            old_source = [c for c in (recorded or {"sources": []})["sources"]
+            taken = {c["method"]: c for c in old["cells"]
+                     if (c["dataset"], c["seed"]) == (dataset, seed)}
+            old_source = [c for c in old["sources"]
                           if (c["dataset"], c["seed"]) == (dataset,
                                                            source_seed)]
             black_box, kept = None, source_path(out, dataset, source_seed)
@@ -1098,9 +1099,9 @@ def main(argv=None):
                 # With --resume the recorded models not reached yet are
                 # written too: stopped again, the run loses none of them.
                 now = dict(results, **{
-                    key: with_later(results[key], (recorded or {}).get(
-                        key, []), lambda c: (c["dataset"], c["seed"],
-                                             c["method"]))
+                    key: with_later(results[key], old[key],
+                                    lambda c: (c["dataset"], c["seed"],
+                                               c["method"]))
                     for key in ("cells", "sources")})
                 results["summary"] = now["summary"] = summarize(
                     now["cells"], args.datasets, methods)

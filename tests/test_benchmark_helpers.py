@@ -426,6 +426,18 @@ def _no_training(*args, **kwargs):
     raise AssertionError("a reused cell was trained again")
 
 
+def _with_flags(run, change):
+    """The command line `run` with each `--flag value` pair of `change`
+    replacing that flag's value, or added where `run` lacks the flag."""
+    run = list(run)
+    for flag, value in zip(change[::2], change[1::2]):
+        if flag in run:
+            run[run.index(flag) + 1] = value
+        else:
+            run += [flag, value]
+    return run
+
+
 def test_adre_tables_resume_takes_the_recorded_models_and_trains_none(
         tmp_path, shared_data_dir, monkeypatch):
     # The recorded lambda 0.2 run, resumed with its own flags: both of its
@@ -627,12 +639,10 @@ def test_adre_tables_resume_refuses_a_plan_that_would_drop_recorded_models(
     out.mkdir()
     shutil.copy(recorded, out / f"{adre_tables.STEM}.json")
     monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
-    run = list(LAM02_RUN)
-    for flag, value in zip(change[::2], change[1::2]):
-        run[run.index(flag) + 1] = value
     with pytest.raises(SystemExit) as exit_info:
-        adre_tables.main(run + ["--data-dir", str(shared_data_dir),
-                                "--out-dir", str(out), "--resume"])
+        adre_tables.main(_with_flags(LAM02_RUN, change) + [
+            "--data-dir", str(shared_data_dir), "--out-dir", str(out),
+            "--resume"])
     message = str(exit_info.value)
     assert message.startswith(
         f"error: --resume {out / adre_tables.STEM}.json: it holds "
@@ -719,8 +729,8 @@ def test_alps_tables_resume_trains_only_the_missing_model_and_its_source(
     def fake_source(dataset, seed, *args, reuse_file, fingerprint):
         calls.append(("source", seed, reuse_file))
         return ({"fgsm": None, "pgd": None},
-                [c for c in recorded["sources"] if c["seed"] == seed + 1000][0],
-                False)
+                [c for c in recorded["sources"]
+                 if c["seed"] == seed + 1000][0], False)
 
     def fake_train_and_evaluate(method, dataset, seed, *args):
         calls.append((method, seed))
@@ -821,15 +831,10 @@ def test_alps_tables_resume_refuses_other_settings_or_a_smaller_plan(
                                    drop_last=True)
     before = out.read_text()
     monkeypatch.setattr(alps_tables, "train", _no_training)
-    run = list(SCHEDULE_RUN)
-    for flag, value in zip(change[::2], change[1::2]):
-        if flag in run:
-            run[run.index(flag) + 1] = value
-        else:
-            run += [flag, value]
     with pytest.raises(SystemExit) as exit_info:
-        alps_tables.main(run + ["--data-dir", str(shared_data_dir),
-                                "--out", str(out), "--resume"])
+        alps_tables.main(_with_flags(SCHEDULE_RUN, change) + [
+            "--data-dir", str(shared_data_dir), "--out", str(out),
+            "--resume"])
     message = str(exit_info.value)
     assert message.startswith(f"error: --resume {out}: ")
     assert says in message

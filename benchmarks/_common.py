@@ -56,8 +56,35 @@ def positive_int(text):
     return value
 
 
+#: The CPU feature flags that decide which float kernels TensorFlow's
+#: oneDNN/Eigen run (and so the last bits of a trained model).
+SIMD_FLAG_PREFIXES = ("sse4", "avx", "fma", "f16c", "amx")
+
+
+def cpu_description(cpuinfo_text):
+    """`{"model", "family", "model_number", "stepping", "simd"}` of the first
+    processor in the text of /proc/cpuinfo (None where a field is absent;
+    `simd`: its flags starting with SIMD_FLAG_PREFIXES, in the file's
+    order). A seed fixes a model bit for bit on one CPU, not across CPUs
+    whose kernels differ: the result files say which CPU ran them."""
+    fields = {}
+    for line in cpuinfo_text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = fields.get("flags", "").split()
+    return {"model": fields.get("model name"),
+            "family": fields.get("cpu family"),
+            "model_number": fields.get("model"),
+            "stepping": fields.get("stepping"),
+            "simd": [f for f in flags if f.startswith(SIMD_FLAG_PREFIXES)]}
+
+
 def machine_info():
-    """Platform, CPUs, GPUs and library versions, for the result files."""
+    """Platform, CPU, GPUs and library versions, for the result files."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -67,15 +94,23 @@ def machine_info():
     except AttributeError:
         usable_cpus = None
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    try:
+        cpu = cpu_description(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        cpu = None
     return {
         "summary": (
-            f"{os.cpu_count()} CPU cores ({platform.machine()}), "
+            f"{os.cpu_count()} CPU cores ({platform.machine()}"
+            + (f", {cpu['model']} family {cpu['family']} model "
+               f"{cpu['model_number']}" if cpu and cpu["model"] else "")
+            + "), "
             f"{len(gpus)} GPU, {platform.system()}, Python "
             f"{platform.python_version()}, TensorFlow {tf.__version__}, "
             f"Keras {keras.__version__}"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu": cpu,
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus,

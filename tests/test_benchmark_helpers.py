@@ -43,6 +43,22 @@ def test_verdict_needs_the_interval_to_exclude_zero():
     assert _common.verdict(same, True) == "tie"
 
 
+
+def test_cpu_description_reads_the_first_processor_and_its_simd_flags():
+    # Two processors of /proc/cpuinfo's layout; only the first is read.
+    text = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+            "model\t\t: 17\nmodel name\t: AMD EPYC 9R14\nstepping\t: 1\n"
+            "flags\t\t: fpu sse2 sse4_1 sse4_2 avx f16c avx2 fma avx512f "
+            "avx512_bf16 rdrand\n\nprocessor\t: 1\nmodel name\t: other\n")
+    assert _common.cpu_description(text) == {
+        "model": "AMD EPYC 9R14", "family": "25", "model_number": "17",
+        "stepping": "1",
+        "simd": ["sse4_1", "sse4_2", "avx", "f16c", "avx2", "fma", "avx512f",
+                 "avx512_bf16"]}
+    assert _common.cpu_description("") == {
+        "model": None, "family": None, "model_number": None,
+        "stepping": None, "simd": []}
+
 def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
     from kerasrobust.data import ImageDataset
 

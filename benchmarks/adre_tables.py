@@ -98,8 +98,10 @@ retrained. `--reuse JSON` takes models from any earlier run in the same
 way, e.g. a Basic model shared by two comparisons. Either takes a model
 only where every setting that decides it is equal (CELL_SETTINGS,
 `arch`, `max_epochs`, the method's TRAINER_FLAGS; else an error naming
-the setting, before any training): a seed fixes a model bit for bit, so
-the taken model is the one this run would train. Each names its run in
+the setting, before any training): a seed fixes a model bit for bit on
+one machine, so the taken model is the one this run would train there
+(another CPU's float kernels give another model of the same procedure;
+each JSON records `machine.cpu`). Each names its run in
 the JSON (`reused_from`) and the tables. `--resume` refuses a plan that
 leaves out a model of that JSON (rewriting it would lose the model), and
 writes the recorded models not reached yet with every new one, so a run
@@ -490,8 +492,9 @@ def reusable_cells(paths, settings, specs):
     every setting that decides the model and its certification
     (CELL_SETTINGS, the dataset's `arch` and `max_epochs`, the method's
     TRAINER_FLAGS); a difference ends the run with a message naming it,
-    before any training. A run's seed fixes its models bit for bit, so a
-    taken cell is the one this run would compute. Each keeps
+    before any training. A run's seed fixes its models bit for bit on
+    one machine, so a taken cell is the one this run would compute
+    there. Each keeps
     `reused_from`: the file, commit and start of the run that computed
     it."""
     found = {}

@@ -124,8 +124,9 @@ with a fingerprint of the settings that decide the source), so a resumed
 seed meets the very examples its recorded models met; where that file is
 gone or of other settings (runs recorded before it existed, or an
 earlier run into the same `--out`) the source is
-retrained from its seed, which fixes it bit for bit, and a clean error
-other than the recorded one ends the run.
+retrained from its seed, which fixes it bit for bit on one machine, and
+a clean error other than the recorded one (another CPU: see
+`machine.cpu` in the JSON) ends the run.
 """
 
 import argparse

@@ -98,13 +98,14 @@ def machine_info():
         cpu = cpu_description(Path("/proc/cpuinfo").read_text())
     except OSError:
         cpu = None
+    cpu_text = platform.machine()
+    if cpu and cpu["model"]:
+        cpu_text += (f", {cpu['model']} family {cpu['family']} model "
+                     f"{cpu['model_number']}")
     return {
         "summary": (
-            f"{os.cpu_count()} CPU cores ({platform.machine()}"
-            + (f", {cpu['model']} family {cpu['family']} model "
-               f"{cpu['model_number']}" if cpu and cpu["model"] else "")
-            + "), "
-            f"{len(gpus)} GPU, {platform.system()}, Python "
+            f"{os.cpu_count()} CPU cores ({cpu_text}), {len(gpus)} GPU, "
+            f"{platform.system()}, Python "
             f"{platform.python_version()}, TensorFlow {tf.__version__}, "
             f"Keras {keras.__version__}"),
         "platform": platform.platform(),

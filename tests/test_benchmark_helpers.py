@@ -43,7 +43,6 @@ def test_verdict_needs_the_interval_to_exclude_zero():
     assert _common.verdict(same, True) == "tie"
 
 
-
 def test_cpu_description_reads_the_first_processor_and_its_simd_flags():
     # Two processors of /proc/cpuinfo's layout; only the first is read.
     text = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
@@ -58,6 +57,7 @@ def test_cpu_description_reads_the_first_processor_and_its_simd_flags():
     assert _common.cpu_description("") == {
         "model": None, "family": None, "model_number": None,
         "stepping": None, "simd": []}
+
 
 def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
     from kerasrobust.data import ImageDataset

@@ -483,10 +483,21 @@ def certify_subset(data, args):
     return index, skip
 
 
-def reusable_cells(paths, settings, specs):
+#: What `--reuse` / `--resume` need of an earlier run's results JSON.
+REUSE_NEEDS = ("cells", "specs", "settings", "datasets")
+
+
+def read_reuse(path, flag):
+    """`(path, results)`: the results JSON at `path`, read once for `flag`
+    (`--reuse` or `--resume`) and checked to hold what `reusable_cells`
+    needs."""
+    return path, read_results_json(path, flag, REUSE_NEEDS)
+
+
+def reusable_cells(runs, settings, specs):
     """`{(dataset, seed, model): (cell, its certified test indices, the
-    path it was read from)}`: the cells of the results JSONs at `paths`
-    (`--reuse`) that this run, of
+    path it was read from)}`: the cells of the results JSONs `runs`
+    (`(path, results)` pairs, read once by `read_reuse`) that this run, of
     `settings` and `specs`, would train and certify again. A cell is taken
     only where its model has the same (method, sigma, lambda) and its run
     every setting that decides the model and its certification
@@ -498,9 +509,7 @@ def reusable_cells(paths, settings, specs):
     `reused_from`: the file, commit and start of the run that computed
     it."""
     found = {}
-    for path in paths:
-        old = read_results_json(path, "--reuse",
-                                ("cells", "specs", "settings", "datasets"))
+    for path, old in runs:
         origin = {"file": Path(path).name, "commit": old.get("commit"),
                   "started_utc": old.get("started_utc")}
         for cell in old["cells"]:
@@ -1186,19 +1195,19 @@ def main(argv=None):
         print("warning: --sequential: SmoothedClassifier.certify_sequential "
               "is not in this checkout; using fixed n.", flush=True)
     out_dir = args.out_dir
-    reuse = list(args.reuse)
+    runs = [read_reuse(path, "--reuse") for path in args.reuse]
     own = out_dir / f"{STEM}.json"
     if args.resume and own.exists():
+        runs.append(read_reuse(own, "--resume"))
         refuse_resume_that_drops(
-            own, read_results_json(own, "--resume", ("cells",))["cells"],
-            "model", specs, results["settings"],
+            own, runs[-1][1]["cells"], "model", specs, results["settings"],
             "--datasets / --seeds / --methods / --sigmas / --lams",
             "write to another --out-dir and take them with --reuse")
-        reuse.append(own)
     elif args.resume:
         print(f"--resume: no {out_dir}/{STEM}.json yet; starting afresh",
               flush=True)
-    reused = reusable_cells(reuse, results["settings"], specs)
+    reuse = [path for path, _ in runs]
+    reused = reusable_cells(runs, results["settings"], specs)
     # With --resume its recorded models not reached yet are written after
     # every model too: stopped again, the run loses none of them.
     later = [cell for cell, _, path in reused.values()

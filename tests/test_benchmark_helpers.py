@@ -669,6 +669,36 @@ def test_adre_tables_resume_refuses_a_plan_that_would_drop_recorded_models(
         f"{adre_tables.STEM}.json"]
 
 
+def test_adre_tables_resume_names_resume_when_its_own_json_is_unusable(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The JSON in --out-dir without the model specs a resume compares:
+    # refused once, by the flag the user gave (--resume, not --reuse),
+    # before any training, with the JSON untouched.
+    import json
+
+    import adre_tables
+
+    recorded = json.loads((BENCH / "results" /
+                           "adre_table1_sigma1.0_lam0.2.json").read_text())
+    del recorded["specs"]
+    out = tmp_path / "out"
+    out.mkdir()
+    own = out / f"{adre_tables.STEM}.json"
+    own.write_text(json.dumps(recorded))
+    before = own.read_bytes()
+    monkeypatch.setattr(adre_tables, "train_and_certify", _no_training)
+    with pytest.raises(SystemExit) as exit_info:
+        adre_tables.main(LAM02_RUN + [
+            "--data-dir", str(shared_data_dir), "--out-dir", str(out),
+            "--resume"])
+    assert str(exit_info.value) == (
+        f"error: --resume {own}: not a results JSON of this script (no "
+        "'specs'); expected the results JSON an earlier run of this "
+        "script wrote.")
+    assert own.read_bytes() == before
+    assert sorted(f.name for f in out.iterdir()) == [own.name]
+
+
 # ------------------------------------------------------- alps_tables --resume
 SCHEDULE_RUN = ["--datasets", "cifar10", "--seeds", "0,1,2", "--arch-cifar",
                 "resnet8", "--batch-size", "128", "--decay-epochs", "12",

@@ -276,6 +276,17 @@ def commit_line(results):
                if again else ""))
 
 
+def add_reuse_flag(parser, takes):
+    """The table scripts' `--reuse JSON` (repeatable) on `parser`; `takes`
+    says what it takes from an earlier run's results JSON."""
+    parser.add_argument(
+        "--reuse", type=Path, action="append", default=[], metavar="JSON",
+        help=f"take {takes} from an earlier run's results JSON instead of "
+             "training them here, where every setting that decides them "
+             "is equal (else an error naming it, before any training); "
+             "repeatable")
+
+
 def read_results_json(json_path, flag, needs=("cells",)):
     """The results JSON an earlier run of a script wrote at `json_path`,
     read for `flag` (the option that named it). A file that is not JSON, or

@@ -364,14 +364,8 @@ def build_parser():
                         "../shared/data from the repository root)")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                    help=f"where {STEM}.json/.md/.png are written")
-    p.add_argument("--reuse", type=Path, action="append", default=[],
-                   metavar="JSON",
-                   help="take the cells (trained and certified models) of "
-                        "an earlier run's results JSON instead of "
-                        "retraining them, where model, seed and dataset "
-                        "are in this run and every setting that decides "
-                        "them is equal (else an error naming it, before "
-                        "any training); repeatable")
+    common.add_reuse_flag(p, "the cells (trained and certified models) "
+                             "whose model, seed and dataset this run plans")
     p.add_argument("--resume", action="store_true",
                    help="--reuse the results JSON in --out-dir, if there "
                         "is one: a killed run goes on after its last "

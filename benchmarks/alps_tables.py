@@ -127,6 +127,17 @@ earlier run into the same `--out`) the source is
 retrained from its seed, which fixes it bit for bit on one machine, and
 a clean error other than the recorded one (another CPU: see
 `machine.cpu` in the JSON) ends the run.
+
+`--reuse JSON` (repeatable) takes whole seeds from any earlier run, so
+that seeds trained in separate runs make one table (e.g. `--seeds
+0,1,2,3 --reuse three_seeds.json` trains only seed 3): a seed is taken
+where that file holds its black-box source and every model this run
+plans for it, with the same settings and data as for `--resume` (else an
+error naming the first that differs, before any training); a seed the
+file holds only in part is trained here whole, its own source included,
+and a seed `--resume` already holds is not taken. Each reused model and
+source keeps `reused_from` (the file, commit and start of the run that
+computed it), and the tables name them.
 """
 
 import argparse
@@ -145,6 +156,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from _common import DATA_DIR_ENV  # noqa: E402
+from _common import add_reuse_flag  # noqa: E402
 from _common import arch_name  # noqa: E402
 from _common import build_base  # noqa: E402
 from _common import find_data_dir  # noqa: E402
@@ -358,6 +370,8 @@ def build_parser():
                         "black-box examples come from the source files "
                         "kept beside --out, or a source retrained bit for "
                         "bit")
+    add_reuse_flag(p, "whole seeds (the black-box source and every planned "
+                      "model; a seed it holds only in part is trained here)")
     p.add_argument("--rerender", type=Path, default=None, metavar="JSON",
                    help="only recompute the summary, paired differences, "
                         "tables and plots of an earlier run's results JSON "
@@ -592,20 +606,22 @@ def train_and_evaluate(method, dataset, seed, arch, data, train_data, val,
     return cell
 
 
-def read_resume(path, settings):
-    """The run recorded at `path` (`--resume`), checked before any
-    training: it must hold no model this run's plan leaves out (rewriting
-    it would lose them), and every setting that decides its models
-    (CELL_SETTINGS, each dataset's `arch` and `max_epochs`) must equal this
-    run's, else the run ends with a message naming it."""
-    old = read_results_json(path, "--resume",
-                            ("cells", "sources", "settings", "datasets"))
-    refuse_resume_that_drops(path, old["cells"], "method",
-                             settings["methods"], settings,
-                             "--datasets / --seeds / --methods",
-                             "write to another --out")
+#: What `--resume` and `--reuse` need of an earlier run's results JSON.
+RECORDED_NEEDS = ("cells", "sources", "settings", "datasets")
+#: What to do instead when `--resume` / `--reuse` refuses a recorded run.
+INSTEAD = {"--resume": "Resume with the recorded settings, or write to "
+                       "another --out.",
+           "--reuse": "Reuse only runs of equal settings, or leave --reuse "
+                      "out to train them here."}
+
+
+def refuse_other_settings(flag, path, old, settings, datasets):
+    """End the run, before any training, where a setting that decides the
+    models of `datasets` in the run `old` recorded at `path` (CELL_SETTINGS,
+    each dataset's `arch` and `max_epochs`) differs from this run's
+    `settings`; the message names it and `flag`."""
     theirs_all = old["settings"]
-    for dataset in sorted({c["dataset"] for c in old["cells"]}):
+    for dataset in datasets:
         for name in CELL_SETTINGS + ("arch", "max_epochs"):
             theirs = theirs_all.get(name, UNRECORDED.get(name,
                                                          "not recorded"))
@@ -614,11 +630,68 @@ def read_resume(path, settings):
                 theirs, ours = theirs.get(dataset, "not recorded"), (
                     ours[dataset])
             if theirs != ours:
-                sys.exit(f"error: --resume {path}: its {dataset} models "
+                sys.exit(f"error: {flag} {path}: its {dataset} models "
                          f"were run with {name} = {theirs!r}; this run has "
-                         f"{name} = {ours!r}. Resume with the recorded "
-                         "settings, or write to another --out.")
+                         f"{name} = {ours!r}. {INSTEAD[flag]}")
+
+
+def refuse_other_data(flag, path, old, dataset, info):
+    """End the run where the run `old` recorded at `path` evaluated its
+    `dataset` models on other data than this run's `info` (DATA_KEYS)."""
+    theirs = old["datasets"].get(dataset)
+    if theirs and any(theirs.get(k) != info[k] for k in DATA_KEYS):
+        sys.exit(f"error: {flag} {path}: its {dataset} models were "
+                 f"run on other data ({', '.join(DATA_KEYS)} differ: "
+                 "--limit-train / --limit-test or the data files). "
+                 f"{INSTEAD[flag]}")
+
+
+def read_resume(path, settings):
+    """The run recorded at `path` (`--resume`), checked before any
+    training: it must hold no model this run's plan leaves out (rewriting
+    it would lose them), and every setting that decides its models must
+    equal this run's (`refuse_other_settings`)."""
+    old = read_results_json(path, "--resume", RECORDED_NEEDS)
+    refuse_resume_that_drops(path, old["cells"], "method",
+                             settings["methods"], settings,
+                             "--datasets / --seeds / --methods",
+                             "write to another --out")
+    refuse_other_settings("--resume", path, old, settings,
+                          sorted({c["dataset"] for c in old["cells"]}))
     return old
+
+
+def read_reuse(path, settings):
+    """The run recorded at `path` (`--reuse`), checked before any
+    training: every setting that decides its models of this run's
+    datasets must equal this run's (`refuse_other_settings`). Its cells
+    and sources carry `reused_from` (the run that computed them; kept
+    where they were reused there already)."""
+    old = read_results_json(path, "--reuse", RECORDED_NEEDS)
+    refuse_other_settings("--reuse", path, old, settings, sorted(
+        {c["dataset"] for c in old["cells"]} & set(settings["datasets"])))
+    origin = {"file": Path(path).name, "commit": old.get("commit"),
+              "started_utc": old.get("started_utc")}
+    for key in ("cells", "sources"):
+        old[key] = [dict(c, reused_from=c.get("reused_from", origin))
+                    for c in old[key]]
+    return old
+
+
+def reused_seed(runs, dataset, seed, methods):
+    """`(path, models by method, source)` of the first `--reuse` run in
+    `runs` (`(path, results)` pairs) holding the black-box source of
+    `seed` and every model of `methods` for it on `dataset`; None if no
+    run holds the whole seed."""
+    source_seed = seed + SOURCE_SEED_OFFSET
+    for path, old in runs:
+        models = {c["method"]: c for c in old["cells"]
+                  if (c["dataset"], c["seed"]) == (dataset, seed)}
+        source = [c for c in old["sources"]
+                  if (c["dataset"], c["seed"]) == (dataset, source_seed)]
+        if source and all(m in models for m in methods):
+            return path, {m: models[m] for m in methods}, source[0]
+    return None
 
 
 def estimate_budget(args, root, configs):
@@ -754,6 +827,24 @@ def _trained(settings):
             else "to a validation plateau")
 
 
+def reused_lines(results):
+    """The tables' line naming the seeds taken from earlier runs
+    (`--reuse`), with the run that computed each."""
+    taken = {}
+    for c in results["sources"]:
+        if "reused_from" in c:
+            r = c["reused_from"]
+            taken[(c["dataset"], c["seed"] - SOURCE_SEED_OFFSET)] = (
+                f"{r['file']}, commit {r['commit']}"
+                + (f", started {r['started_utc']}"
+                   if r.get("started_utc") else ""))
+    return ([f"- Reused, not retrained here (--reuse; the source and every "
+             "model of the seed): " + "; ".join(
+                 f"{dataset} seed {seed} ({origin})"
+                 for (dataset, seed), origin in sorted(taken.items())) + "."]
+            if taken else [])
+
+
 def markdown(results):
     settings = results["settings"]
     trained = _trained(settings)
@@ -775,7 +866,7 @@ def markdown(results):
         f"started {r['started_utc']}, holding {r['models']} model(s), "
         "taken as recorded; the wall time is this run's."
         for r in results.get("resumed", [])
-    ] + [
+    ] + reused_lines(results) + [
         "- Models: " + ", ".join(f"{d} {a}" for d, a in
                                  settings["arch"].items())
         + f"; batch {settings['batch_size']}; seeds "
@@ -1025,9 +1116,14 @@ def main(argv=None):
     elif args.resume:
         print(f"--resume: no {out} yet; starting afresh", flush=True)
     old = recorded or {"cells": [], "sources": [], "datasets": {}}
+    runs = [(path, read_reuse(path, results["settings"]))
+            for path in args.reuse]
+    results["reused"] = [str(path) for path in args.reuse]
     print(f"writing {out} (+ .md, .png, _curves.png) after every model"
           + (f"; {len(old['cells'])} model(s) taken from it"
-             if recorded else ""), flush=True)
+             if recorded else "")
+          + (f"; whole seeds reused from {', '.join(map(str, args.reuse))}"
+             if runs else ""), flush=True)
     for dataset in args.datasets:
         data = load(dataset, root, args.limit_train, args.limit_test)
         train_data, val = holdout_split(data)
@@ -1042,12 +1138,10 @@ def main(argv=None):
             "n_test": len(data.x_test), "sanity_size": sanity_size,
             "sanity_index": sanity_index.tolist(),
             "source": {"arch": source_arch, "seeds": []}}
-        old_info = old["datasets"].get(dataset)
-        if old_info and any(old_info.get(k) != info[k] for k in DATA_KEYS):
-            sys.exit(f"error: --resume {out}: its {dataset} models were "
-                     f"run on other data ({', '.join(DATA_KEYS)} differ: "
-                     "--limit-train / --limit-test or the data files); "
-                     "write to another --out.")
+        refuse_other_data("--resume", out, old, dataset, info)
+        for path, run in runs:
+            if any(c["dataset"] == dataset for c in run["cells"]):
+                refuse_other_data("--reuse", path, run, dataset, info)
         # What decides a source and its examples: a kept source file of
         # other settings (an earlier run into the same --out) is not read.
         source_fingerprint = json.dumps(
@@ -1063,8 +1157,14 @@ def main(argv=None):
                           if (c["dataset"], c["seed"]) == (dataset,
                                                            source_seed)]
             black_box, kept = None, source_path(out, dataset, source_seed)
+            model_note = "recorded"
+            whole = (None if taken or old_source else
+                     reused_seed(runs, dataset, seed, methods))
             if old_source and all(m in taken for m in methods):
                 source, how = old_source[0], "recorded"
+            elif whole:
+                taken, source = whole[1], whole[2]
+                how = model_note = f"reused from {Path(whole[0]).name}"
             else:
                 black_box, source, read = source_black_box(
                     dataset, seed, source_arch, data, train_data, val,
@@ -1121,7 +1221,8 @@ def main(argv=None):
                       f"{cell['epochs_run']}, best {cell['best_epoch']}, "
                       f"train {cell['train_seconds']:.0f}s, eval "
                       f"{cell['eval_seconds']:.0f}s"
-                      + ("; recorded" if method in taken else "") + ")",
+                      + (f"; {model_note}" if method in taken else "")
+                      + ")",
                       flush=True)
     results["finished"] = True
     results["wall_seconds"] = round(time.time() - start, 1)

@@ -888,6 +888,118 @@ def test_alps_tables_resume_refuses_other_settings_or_a_smaller_plan(
     assert sorted(f.name for f in tmp_path.iterdir()) == [out.name]
 
 
+# -------------------------------------------------------- alps_tables --reuse
+def test_alps_tables_reuse_of_a_recorded_run_trains_nothing(
+        tmp_path, shared_data_dir, monkeypatch):
+    # The recorded MNIST run taken whole by --reuse into a new --out:
+    # nothing is trained, every model and source is the recorded one plus
+    # the run it came from, and ALPS - Dropout per seed is scipy's
+    # t-interval of the recorded errors.
+    import json
+
+    import alps_tables
+    from scipy import stats
+
+    path = BENCH / "results" / "alps_tables_converged_mnist.json"
+    recorded = json.loads(path.read_text())
+    for name in ("train", "source_black_box", "train_and_evaluate"):
+        monkeypatch.setattr(alps_tables, name, _no_training)
+    out = tmp_path / "reused.json"
+    assert alps_tables.main(MNIST_RUN + [
+        "--data-dir", str(shared_data_dir), "--out", str(out),
+        "--reuse", str(path)]) == 0
+    new = json.loads(out.read_text())
+    origin = {"file": path.name, "commit": recorded["commit"],
+              "started_utc": recorded["started_utc"]}
+    for key in ("cells", "sources"):
+        assert [c.pop("reused_from") for c in new[key]] == (
+            [origin] * len(recorded[key]))
+        assert new[key] == recorded[key]
+    error = {(c["method"], c["seed"]): c["fgsm_black_box"]
+             for c in recorded["cells"]}
+    diff = np.array([error["alps", s] - error["dropout", s]
+                     for s in (0, 1, 2)])
+    low, high = stats.t.interval(0.95, 2, loc=diff.mean(),
+                                 scale=stats.sem(diff))
+    got = new["differences"]["mnist"]["dropout"]["fgsm_black_box"]
+    assert (got["mean"], got["low"], got["high"]) == (
+        pytest.approx(diff.mean()), pytest.approx(low), pytest.approx(high))
+    assert (f"- Reused, not retrained here (--reuse; the source and every "
+            f"model of the seed): mnist seed 0 ({path.name}, commit "
+            f"{recorded['commit']}, started {recorded['started_utc']})"
+            ) in out.with_suffix(".md").read_text()
+
+
+def test_alps_tables_reuse_trains_only_the_seed_the_file_lacks(
+        tmp_path, shared_data_dir, monkeypatch):
+    # Seeds 0-3 with the three-seed schedule run reused: only seed 3 is
+    # trained, its black-box source first (a fresh --out: no source file
+    # to read), then its five models in the table's order.
+    import json
+
+    import alps_tables
+
+    path = BENCH / "results" / "alps_tables_schedule_cifar10.json"
+    recorded = json.loads(path.read_text())
+    calls = []
+
+    def fake_source(dataset, seed, *args, reuse_file, fingerprint):
+        calls.append(("source", seed, reuse_file))
+        return ({}, dict(recorded["sources"][2], seed=seed + 1000), False)
+
+    def fake_train_and_evaluate(method, dataset, seed, *args):
+        calls.append((method, seed))
+        return dict([c for c in recorded["cells"]
+                     if (c["method"], c["seed"]) == (method, 2)][0],
+                    seed=seed)
+
+    monkeypatch.setattr(alps_tables, "source_black_box", fake_source)
+    monkeypatch.setattr(alps_tables, "train_and_evaluate",
+                        fake_train_and_evaluate)
+    out = tmp_path / "four_seeds.json"
+    assert alps_tables.main(_with_flags(SCHEDULE_RUN, [
+        "--seeds", "0,1,2,3"]) + ["--data-dir", str(shared_data_dir),
+                                  "--out", str(out), "--reuse",
+                                  str(path)]) == 0
+    methods = recorded["settings"]["methods"]
+    assert calls == [("source", 3, False)] + [(m, 3) for m in methods]
+    new = json.loads(out.read_text())
+    assert sorted({(c["seed"], "reused_from" in c) for c in new["cells"]}) == [
+        (0, True), (1, True), (2, True), (3, False)]
+    # Seed 3 is a copy of seed 2 here: the mean and sample std over the
+    # four seeds, by numpy.
+    erm = [c["clean_error"] for c in recorded["cells"]
+           if c["method"] == "erm"]
+    erm = erm + erm[-1:]
+    got = new["summary"]["cifar10"]["erm"]["clean_error"]
+    assert (got["mean"], got["std"]) == (pytest.approx(np.mean(erm)),
+                                         pytest.approx(np.std(erm, ddof=1)))
+
+
+@pytest.mark.parametrize("change, says", [
+    (["--width", "16"], "its cifar10 models were run with width = 32; this "
+                        "run has width = 16. Reuse only runs of equal "
+                        "settings"),
+    (["--epsilon", "0.1"], "were run with attacks = "),
+    (["--limit-test", "500"], "were run on other data")])
+def test_alps_tables_reuse_refuses_a_run_of_other_settings(
+        change, says, tmp_path, shared_data_dir, monkeypatch):
+    # Before any training, and nothing written to --out.
+    import alps_tables
+
+    path = BENCH / "results" / "alps_tables_schedule_cifar10.json"
+    for name in ("train", "source_black_box", "train_and_evaluate"):
+        monkeypatch.setattr(alps_tables, name, _no_training)
+    with pytest.raises(SystemExit) as exit_info:
+        alps_tables.main(_with_flags(SCHEDULE_RUN, change) + [
+            "--data-dir", str(shared_data_dir), "--out",
+            str(tmp_path / "run.json"), "--reuse", str(path)])
+    message = str(exit_info.value)
+    assert message.startswith(f"error: --reuse {path}: ")
+    assert says in message
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_alps_tables_source_file_gives_the_same_examples_without_training(
         tmp_path, monkeypatch):
     # A source trained once keeps its black-box examples and record beside

@@ -452,8 +452,14 @@ def t_interval(values, confidence=0.95):
     mean = float(values.mean())
     if n < 2:
         return {"n": n, "mean": mean, "low": None, "high": None}
+    # Differences that are equal but for float rounding (e.g. 0.1 - 0.125
+    # and 0.125 - 0.15, one image of 40 on every seed) have no spread: a
+    # zero-width interval, which `verdict` reads as a tie, not a rounding
+    # error's width read as a significant win or loss.
+    spread = (0.0 if np.ptp(values) <= 1e-12 * max(1.0, abs(mean))
+              else values.std(ddof=1))
     half = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)
-                 * values.std(ddof=1) / np.sqrt(n))
+                 * spread / np.sqrt(n))
     return {"n": n, "mean": mean, "low": mean - half, "high": mean + half}
 
 

@@ -41,6 +41,15 @@ def test_verdict_needs_the_interval_to_exclude_zero():
     same = _common.t_interval([1.5, 1.5, 1.5])
     assert same["low"] == same["high"] == 1.5
     assert _common.verdict(same, True) == "tie"
+    # The same difference on every seed as floats give it (one image of
+    # 40 fewer): not bit-equal, still no spread (a recorded run read this
+    # as a "loss" with an interval 4e-17 wide).
+    ours, theirs = np.array([0.1, 0.125, 0.075]), np.array([0.125, 0.15, 0.1])
+    diffs = ours - theirs
+    assert len(set(diffs.tolist())) > 1
+    rounded = _common.t_interval(diffs)
+    assert rounded["low"] == rounded["high"] == pytest.approx(-0.025)
+    assert _common.verdict(rounded, False) == "tie"
 
 
 def test_cpu_description_reads_the_first_processor_and_its_simd_flags():

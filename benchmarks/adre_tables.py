@@ -39,8 +39,9 @@ SmoothAdv; Fig. 2: T-CERTIFY >= CERTIFY) whether it reproduces (every
 ACR difference a significant win), partly, not at all (a significant
 loss), or is not resolved (intervals contain 0). T-CERTIFY - CERTIFY is
 also paired by image (`per_image_difference`: each image's ACR term on
-the same counts, seeds pooled; 95 % t-interval, whose mean is the ACR
-difference, and an exact sign test): with one seed it is the only
+the same counts, averaged over the seeds, which certify the same images;
+95 % t-interval over images, whose mean is the ACR difference, and an
+exact sign test): with one seed it is the only
 interval, and it speaks for these models and images, not for the spread
 between training runs. The Fig. 2 claim's verdict is taken from it
 (the paper's Figure 2 certifies "one representative base classifier",
@@ -773,21 +774,37 @@ def acr_terms(cell, cert):
 
 
 def per_image_difference(terms_ours, terms_theirs):
-    """ACR terms (`acr_terms`, one list per seed) on the same counts,
-    paired by image with seeds pooled: a 95 % t-interval of the mean
-    difference (whose mean is the ACR difference) with its verdict, and
-    the two-sided exact sign test (scipy `binomtest`) of larger against
-    smaller terms, ties dropped. With one seed this is the only interval
-    there is; it speaks for these models and images, not for the spread
-    between training runs."""
+    """ACR terms (`acr_terms`, one list per seed, every seed on the same
+    images in the same order) on the same counts, paired by image: a 95 %
+    t-interval of the mean difference over images (whose mean is the ACR
+    difference) with its verdict, and the two-sided exact sign test (scipy
+    `binomtest`) of images with a larger against a smaller term, ties
+    dropped.
+
+    The image is the sampling unit. With several seeds each image's
+    difference is first averaged over the seeds, and the interval and the
+    sign test are over those per-image means: the seeds' terms of one
+    image are repeated measures of the same image (an image hard for one
+    seed's model tends to be hard for the next), so pooling them as
+    independent would narrow the interval. With one seed this is the only
+    interval there is; it speaks for these models and images, not for the
+    spread between training runs."""
+    import numpy as np
     from scipy import stats as scipy_stats
 
-    diff = [a - b for ours, theirs in zip(terms_ours, terms_theirs)
-            for a, b in zip(ours, theirs)]
+    if len({len(t) for t in list(terms_ours) + list(terms_theirs)}) != 1:
+        raise ValueError(
+            "per_image_difference: every seed's ACR terms must cover the "
+            "same images; got lists of lengths "
+            f"{[len(t) for t in terms_ours]} and "
+            f"{[len(t) for t in terms_theirs]}")
+    diff = (np.asarray(terms_ours, dtype=float)
+            - np.asarray(terms_theirs, dtype=float)).mean(axis=0)
     out = t_interval(diff)
     out["verdict"] = verdict(out, False)
-    larger = out["larger"] = sum(d > 0 for d in diff)
-    smaller = out["smaller"] = sum(d < 0 for d in diff)
+    out["seeds"] = len(terms_ours)
+    larger = out["larger"] = int((diff > 0).sum())
+    smaller = out["smaller"] = int((diff < 0).sum())
     out["sign_test_p"] = (float(scipy_stats.binomtest(
         larger, larger + smaller).pvalue) if larger + smaller else None)
     return out
@@ -867,16 +884,27 @@ def _p(value):
 def _by_image_claim(d, digits):
     """A by-image pairing (`per_image_difference`) as the claim lines
     write it."""
-    return (f"{_ci(d, digits)} {d['verdict']}, {d['larger']} larger / "
-            f"{d['smaller']} smaller ACR terms, sign test p = "
+    return (f"{_ci(d, digits)} {d['verdict']}, {_images(d)} with a "
+            f"larger / smaller ACR term{_over_seeds(d)}, sign test p = "
             f"{_p(d['sign_test_p'])}")
 
 
 def _by_image_cell(d, digits):
     """A by-image pairing (`per_image_difference`) as a table cell."""
-    return (f"{_ci(d, digits)} {d['verdict']} (larger / smaller "
-            f"{d['larger']} / {d['smaller']}, sign test p = "
+    return (f"{_ci(d, digits)} {d['verdict']} (images larger / smaller "
+            f"{d['larger']} / {d['smaller']}{_over_seeds(d)}, sign test p = "
             f"{_p(d['sign_test_p'])})")
+
+
+def _images(d):
+    return f"{d['larger']} / {d['smaller']} of {d['n']} images"
+
+
+def _over_seeds(d):
+    """How a by-image pairing's terms were formed, where seeds were
+    averaged."""
+    seeds = d.get("seeds", 1)
+    return f" (mean over {seeds} seeds)" if seeds > 1 else ""
 
 
 def _fmt(stat, digits=2):
@@ -938,7 +966,9 @@ def markdown(results):
         "the T-CERTIFY comparison from fixed n, CERTIFY and T-CERTIFY on "
         "the same counts. Approximate certified accuracy (abstentions are "
         "wrong); mean ± sample std over seeds; intervals are 95 % "
-        "t-intervals of differences paired by seed.",
+        "t-intervals of differences paired by seed; those paired by "
+        "image are over the certified images, each image's difference "
+        "averaged over the seeds.",
         "",
     ]
     claim_lines = claims(results)

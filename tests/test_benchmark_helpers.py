@@ -179,20 +179,57 @@ def test_adre_tables_per_image_difference_is_the_acr_difference():
                       "predict": [1, 2, 0, -1]}}
     # Wrong predictions and abstentions add 0 to the ACR.
     assert adre_tables.acr_terms(cell, "cohen") == [0.5, 0.7, 0.0, 0.0]
-    ours = [adre_tables.acr_terms(cell, "tight"), [1.0, 3.0]]
-    theirs = [adre_tables.acr_terms(cell, "cohen"), [0.5, 1.0]]
-    out = adre_tables.per_image_difference(ours, theirs)
-    diff = np.array([0.1, -0.1, 0.0, 0.0, 0.5, 2.0])
-    half = stats.t.ppf(0.975, 5) * diff.std(ddof=1) / math.sqrt(6)
+    out = adre_tables.per_image_difference(
+        [adre_tables.acr_terms(cell, "tight")],
+        [adre_tables.acr_terms(cell, "cohen")])
+    diff = np.array([0.1, -0.1, 0.0, 0.0])
+    half = stats.t.ppf(0.975, 3) * diff.std(ddof=1) / math.sqrt(4)
     assert out["mean"] == pytest.approx(diff.mean())
     assert out["low"] == pytest.approx(diff.mean() - half)
     assert out["high"] == pytest.approx(diff.mean() + half)
-    assert (out["larger"], out["smaller"]) == (3, 1)
-    # Exact two-sided sign test, 3 of 4: 2 * (1 + 4) / 16.
-    assert out["sign_test_p"] == pytest.approx(10 / 16)
+    assert (out["larger"], out["smaller"], out["n"]) == (1, 1, 4)
+    # Exact two-sided sign test, 1 of 2: p = 1.
+    assert out["sign_test_p"] == pytest.approx(1.0)
     assert out["verdict"] == "tie"
     none = adre_tables.per_image_difference([[1.0, 2.0]], [[1.0, 2.0]])
     assert none["sign_test_p"] is None
+
+
+def test_adre_tables_per_image_difference_averages_seeds_per_image():
+    """Seeds certify the same images: each image's difference is averaged
+    over the seeds before the interval, so an image effect repeated on
+    every seed counts once, not once per seed."""
+    import adre_tables
+    from scipy import stats
+
+    # Two seeds, four images; image 0 favours ours on both seeds.
+    ours = [[1.0, 0.2, 0.0, 0.5], [1.2, 0.0, 0.3, 0.5]]
+    theirs = [[0.2, 0.2, 0.1, 0.4], [0.3, 0.1, 0.0, 0.6]]
+    out = adre_tables.per_image_difference(ours, theirs)
+    per_image = np.array([(0.8 + 0.9) / 2, (0.0 - 0.1) / 2,
+                          (-0.1 + 0.3) / 2, (0.1 - 0.1) / 2])
+    half = stats.t.ppf(0.975, 3) * per_image.std(ddof=1) / math.sqrt(4)
+    assert out["mean"] == pytest.approx(per_image.mean())
+    assert out["high"] - out["low"] == pytest.approx(2 * half)
+    assert (out["n"], out["seeds"]) == (4, 2)
+    # Images 0 and 2 larger, image 1 smaller, image 3 a tie (dropped).
+    assert (out["larger"], out["smaller"]) == (2, 1)
+    assert out["sign_test_p"] == pytest.approx(
+        stats.binomtest(2, 3).pvalue)
+    # Pooling the 8 terms as independent gives a narrower interval: the
+    # flaw this averaging removes.
+    pooled = (np.array(ours) - np.array(theirs)).ravel()
+    pooled_half = (stats.t.ppf(0.975, 7) * pooled.std(ddof=1)
+                   / math.sqrt(8))
+    assert pooled_half < half
+
+
+def test_adre_tables_per_image_difference_refuses_unequal_images():
+    import adre_tables
+
+    with pytest.raises(ValueError, match="same images"):
+        adre_tables.per_image_difference([[1.0, 2.0], [1.0]],
+                                         [[0.0, 0.0], [0.0]])
 
 
 def _adre_cell(model, seed, radius, predict, label):

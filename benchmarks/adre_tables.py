@@ -932,6 +932,23 @@ def reused_lines(results):
              f"settings): {'; '.join(taken)}"] if taken else [])
 
 
+def recipe_line(s, methods):
+    """The header line with the noise draws (and PGD) of the families
+    among `methods`: a run of one family names only its own settings."""
+    parts = []
+    if "gaussian" in methods:
+        parts.append("Basic: k = 1.")
+    if "adre" in methods:
+        parts.append(f"ADRE_REG: k = {s['num_noise']}, single_draw_per "
+                     "(the paper's CIFAR-10 variant).")
+    if methods & {"smoothadv", "adre_adv"}:
+        parts.append(
+            f"SmoothAdv / ADRE_ADV: k = {s['adv_num_noise']}, "
+            f"{s['adv_steps']}-step L2 PGD, epsilon {s['adv_epsilon']}, "
+            f"warm-up {s['warmup_epochs']} epoch(s).")
+    return "- " + " ".join(parts)
+
+
 def markdown(results):
     results = in_render_order(results)
     s = results["settings"]
@@ -957,10 +974,7 @@ def markdown(results):
            if s["limit_train"] else "") + ".",
         f"- Training: {s['plateau_rule']}",
     ] + reused_lines(results) + [
-        f"- Basic: k = 1. ADRE_REG: k = {s['num_noise']}, single_draw_per "
-        "(the paper's CIFAR-10 variant). SmoothAdv / ADRE_ADV: k = "
-        f"{s['adv_num_noise']}, {s['adv_steps']}-step L2 PGD, epsilon "
-        f"{s['adv_epsilon']}, warm-up {s['warmup_epochs']} epoch(s).",
+        recipe_line(s, {spec[0] for spec in specs.values()}),
         f"- Certification: n0 = {s['n0']}, n = {s['n']}, alpha = "
         f"{s['alpha']}; table columns from {s['table_source']}; ACR and "
         "the T-CERTIFY comparison from fixed n, CERTIFY and T-CERTIFY on "

@@ -362,6 +362,32 @@ def test_markdown_of_a_reloaded_json_is_the_recorded_md(script, stem):
     assert text == path.with_suffix(".md").read_text()
 
 
+@pytest.mark.parametrize("stem, named, left_out", [
+    # SmoothAdv / ADRE_ADV only (recorded with k = 2, 2-step PGD, and the
+    # reg family's unused default k = 8).
+    ("adre_fig1_sigma1.0_n100000",
+     "- SmoothAdv / ADRE_ADV: k = 2, 2-step L2 PGD, epsilon 0.25, "
+     "warm-up 2 epoch(s).", ("Basic", "ADRE_REG")),
+    # Basic alone (Figure 2 on Basic models).
+    ("adre_fig2_sigma1.0_n100000", "- Basic: k = 1.",
+     ("ADRE_REG", "SmoothAdv")),
+    # Basic and ADRE_REG (k = 4), no adversarial models.
+    ("adre_table1_sigma1.0_3seeds",
+     "- Basic: k = 1. ADRE_REG: k = 4, single_draw_per (the paper's "
+     "CIFAR-10 variant).", ("SmoothAdv", "PGD"))])
+def test_adre_tables_header_names_only_the_trained_families(
+        stem, named, left_out):
+    import json
+
+    import adre_tables
+
+    results = json.loads((BENCH / "results" / f"{stem}.json").read_text())
+    line, = [ln for ln in adre_tables.markdown(results).splitlines()
+             if " k = " in ln]
+    assert line == named
+    assert not any(word in line for word in left_out)
+
+
 def test_adre_tables_rerender_lists_models_in_the_papers_table_order(
         tmp_path):
     # A recorded run of --sigmas 1.0,0.25: its JSON has sorted keys

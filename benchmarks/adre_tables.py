@@ -175,7 +175,10 @@ CERT_METHODS = (("cohen", "CERTIFY", {"method": "cohen"}),
                 ("tight", "T-CERTIFY", {"method": "tight"}),
                 ("tight_grid", "T-CERTIFY (paper's grid)",
                  {"method": "tight", "alpha_prime": "grid"}))
-FAMILIES = ("reg", "adv")
+#: The methods of each `--families` choice, in table order.
+FAMILY_METHODS = {"reg": ("gaussian", "adre"),
+                  "adv": ("smoothadv", "adre_adv")}
+FAMILIES = tuple(FAMILY_METHODS)
 NAMES = {"gaussian": "Basic", "adre": "ADRE_REG", "smoothadv": "SmoothAdv",
          "adre_adv": "ADRE_ADV"}
 BASELINE = {"adre": "gaussian", "adre_adv": "smoothadv"}
@@ -941,7 +944,7 @@ def recipe_line(s, methods):
     if "adre" in methods:
         parts.append(f"ADRE_REG: k = {s['num_noise']}, single_draw_per "
                      "(the paper's CIFAR-10 variant).")
-    if methods & {"smoothadv", "adre_adv"}:
+    if methods & set(FAMILY_METHODS["adv"]):
         parts.append(
             f"SmoothAdv / ADRE_ADV: k = {s['adv_num_noise']}, "
             f"{s['adv_steps']}-step L2 PGD, epsilon {s['adv_epsilon']}, "
@@ -1071,8 +1074,8 @@ def plot(results, path):
     # one family leaves out the other's (empty) row.
     trained = {specs[k][0] for rows in summary.values() for k in rows}
     groups = [(title, methods) for title, methods in (
-        ("Basic vs ADRE_REG (Table 1)", ("gaussian", "adre")),
-        ("SmoothAdv vs ADRE_ADV (Fig. 1)", ("smoothadv", "adre_adv")))
+        ("Basic vs ADRE_REG (Table 1)", FAMILY_METHODS["reg"]),
+        ("SmoothAdv vs ADRE_ADV (Fig. 1)", FAMILY_METHODS["adv"]))
         if trained & set(methods)]
     groups.append(("T-CERTIFY (solid) vs CERTIFY (dashed), Fig. 2", None))
     panels = [(f"σ = {sg:g}: {title}", methods, sg)

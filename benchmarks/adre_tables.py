@@ -221,16 +221,15 @@ def model_specs(args):
     """key -> (method, sigma, lambda) of the models to train, in table
     order: per sigma Basic, ADRE_REG per lambda, SmoothAdv, ADRE_ADV."""
     specs = {}
-    keep = set(args.methods)
+    keep = {m for family in args.families for m in FAMILY_METHODS[family]}
+    keep &= set(args.methods)
     for sigma in args.sigmas:
-        if "reg" in args.families:
-            specs[f"basic_{sigma:g}"] = ("gaussian", sigma, None)
-            for lam in args.lams:
-                specs[f"adre_{sigma:g}_{lam:g}"] = ("adre", sigma, lam)
-        if "adv" in args.families:
-            specs[f"smoothadv_{sigma:g}"] = ("smoothadv", sigma, None)
-            specs[f"adre_adv_{sigma:g}_{args.adv_lam:g}"] = (
-                "adre_adv", sigma, args.adv_lam)
+        specs[f"basic_{sigma:g}"] = ("gaussian", sigma, None)
+        for lam in args.lams:
+            specs[f"adre_{sigma:g}_{lam:g}"] = ("adre", sigma, lam)
+        specs[f"smoothadv_{sigma:g}"] = ("smoothadv", sigma, None)
+        specs[f"adre_adv_{sigma:g}_{args.adv_lam:g}"] = (
+            "adre_adv", sigma, args.adv_lam)
     return in_table_order({k: v for k, v in specs.items() if v[0] in keep})
 
 

@@ -1130,3 +1130,25 @@ def test_alps_tables_source_file_gives_the_same_examples_without_training(
     np.savez(path, record="{}", **first[0])
     assert source(reuse_file=True)[2] is False
     assert trained == [("erm", 1003)] * 4
+
+
+@pytest.mark.parametrize("argv, expected", [
+    # Both families, every method: per sigma Basic, ADRE_REG per lambda,
+    # SmoothAdv, ADRE_ADV.
+    (["--sigmas", "0.5", "--lams", "0.1,0.2"],
+     ["basic_0.5", "adre_0.5_0.1", "adre_0.5_0.2", "smoothadv_0.5",
+      "adre_adv_0.5_0.1"]),
+    # One family keeps only its own two methods.
+    (["--sigmas", "1.0", "--families", "adv", "--adv-lam", "0.2"],
+     ["smoothadv_1", "adre_adv_1_0.2"]),
+    (["--sigmas", "0.25,1.0", "--families", "reg", "--lams", "0.1"],
+     ["basic_0.25", "adre_0.25_0.1", "basic_1", "adre_1_0.1"]),
+    # --methods narrows within the families; a method outside them is dropped.
+    (["--sigmas", "0.5", "--families", "reg", "--methods", "gaussian,smoothadv"],
+     ["basic_0.5"]),
+])
+def test_adre_model_specs_select_the_families_and_methods(argv, expected):
+    import adre_tables
+
+    args = adre_tables.build_parser().parse_args(argv)
+    assert list(adre_tables.model_specs(args)) == expected

@@ -440,6 +440,43 @@ def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
     return Plateau()
 
 
+def fixed_by_the_cap(settings):
+    """The datasets of a run whose plateau rule can never fire.
+
+    Epoch 1 always improves on no epoch, so `plateau_callback`'s first
+    decay or stop needs `patience` further epochs without improvement,
+    i.e. epoch `patience + 1`: under an epoch cap of at most `patience`
+    the rule never fires, and every model trains at the starting learning
+    rate up to the cap, keeping its best epoch (one fixed schedule, given
+    as `--patience` >= the cap). `settings` is a results JSON's, with
+    `patience`, `max_epochs` ({dataset: cap}) and, where the script has
+    it, `decay_epochs` (a fixed step schedule: the rule is unused)."""
+    if settings.get("decay_epochs"):
+        return []
+    return [d for d, cap in settings["max_epochs"].items()
+            if cap <= settings["patience"]]
+
+
+def trained_how(settings):
+    """How a run's models were trained, for its results' title."""
+    if settings.get("decay_epochs"):
+        return "on one fixed step schedule"
+    if fixed_by_the_cap(settings) == list(settings["max_epochs"]):
+        return "on one fixed schedule (no lr decay, no early stop)"
+    return "to a validation plateau"
+
+
+def training_line(settings):
+    """The results' `- Training:` line: the recorded rule, and where the
+    rule never fires (`fixed_by_the_cap`), that it is a fixed schedule."""
+    fixed = fixed_by_the_cap(settings)
+    note = (f"; for {', '.join(fixed)} the cap is at most the patience "
+            f"({settings['patience']}), so the rule never fires: every "
+            "model trains at the starting lr up to the cap, one fixed "
+            "schedule" if fixed else "")
+    return f"- Training: {settings['plateau_rule']}{note}"
+
+
 def t_interval(values, confidence=0.95):
     """Mean and two-sided Student-t `confidence` interval of `values` (e.g.
     per-seed paired differences): `{"n", "mean", "low", "high"}`; the

@@ -52,13 +52,16 @@ training methods and stay paired by seed.
 
 Every model is trained with SGD (momentum 0.9, lr 0.1, coupled weight
 decay 1e-4, batch 128) until the plateau rule of `alps_tables.py` stops
-it (`_common.plateau_callback`: lr / 10 after `--patience` epochs without
-improvement, at most `--max-decays` times, then stop at the next plateau;
-best epoch kept). The validation error is the base model's error on 10 %
-of the training images (held out, never the test set) under one fixed
-Gaussian draw at the model's sigma per image: the quantity that the
-certified accuracy at radius 0 follows. Learning curves are in the JSON
-and `_curves.png`.
+it (`_common.plateau_callback`: lr / 10 after `--patience` epochs
+without improvement, at most `--max-decays` times, then stop at the next
+plateau; best epoch kept). A `--patience` of at least the epoch cap
+gives one fixed schedule instead (the rule cannot fire: lr 0.1 for every
+epoch, best epoch kept), and the results' title and training line say so
+(`_common.fixed_by_the_cap`). The validation error is the base model's
+error on 10 % of the training images (held out, never the test set)
+under one fixed Gaussian draw at the model's sigma per image: the
+quantity that the certified accuracy at radius 0 follows. Learning
+curves are in the JSON and `_curves.png`.
 
 ## Certification
 
@@ -152,6 +155,8 @@ from _common import read_results_json  # noqa: E402
 from _common import rerender_json  # noqa: E402
 from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
+from _common import trained_how  # noqa: E402
+from _common import training_line  # noqa: E402
 from _common import typed_list  # noqa: E402
 from _common import verdict  # noqa: E402
 from _common import refuse_resume_that_drops  # noqa: E402
@@ -323,7 +328,8 @@ def build_parser():
     p.add_argument("--patience", type=positive_int, default=5,
                    help="plateau rule (see alps_tables.py): epochs without "
                         "improvement of the noisy validation error before "
-                        "the lr decays / training stops")
+                        "the lr decays / training stops; at least the "
+                        "epoch cap: one fixed schedule at lr 0.1")
     p.add_argument("--max-decays", type=int, default=2,
                    help="plateau rule: learning-rate decays before stopping")
     p.add_argument("--batch-size", type=positive_int, default=128,
@@ -957,8 +963,8 @@ def markdown(results):
     specs = results["specs"]
     radii_head = [f"{r:.2f}" for r in RADII]
     lines = [
-        "# ADRE Table 1 and Figures 1-2 on real data, models trained to a "
-        "validation plateau",
+        "# ADRE Table 1 and Figures 1-2 on real data, models trained "
+        + trained_how(s),
         "",
         f"- Command: `{results['command']}`",
         commit_line(results),
@@ -974,7 +980,7 @@ def markdown(results):
         f"{', '.join(map(str, s['seeds']))}"
         + (f"; first {s['limit_train']} training images only"
            if s["limit_train"] else "") + ".",
-        f"- Training: {s['plateau_rule']}",
+        training_line(s),
     ] + reused_lines(results) + [
         recipe_line(s, {spec[0] for spec in specs.values()}),
         f"- Certification: n0 = {s['n0']}, n = {s['n']}, alpha = "

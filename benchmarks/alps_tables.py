@@ -177,6 +177,8 @@ from _common import read_results_json  # noqa: E402
 from _common import refuse_resume_that_drops  # noqa: E402
 from _common import rerender_json  # noqa: E402
 from _common import t_interval  # noqa: E402
+from _common import trained_how  # noqa: E402
+from _common import training_line  # noqa: E402
 from _common import verdict  # noqa: E402
 from _common import write_json_markdown_plot  # noqa: E402
 from _common import seed_list  # noqa: E402
@@ -821,12 +823,6 @@ def _interval_text(d):
     return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
 
-def _trained(settings):
-    """How the run's models were trained, for titles."""
-    return ("on one fixed step schedule" if settings.get("decay_epochs")
-            else "to a validation plateau")
-
-
 def reused_lines(results):
     """The tables' line naming the seeds taken from earlier runs
     (`--reuse`), with the run that computed each."""
@@ -847,7 +843,7 @@ def reused_lines(results):
 
 def markdown(results):
     settings = results["settings"]
-    trained = _trained(settings)
+    trained = trained_how(settings)
     lines = [
         "# ALPS Tables 2, 5 and 6 on real MNIST and CIFAR-10 data "
         f"(models trained {trained})",
@@ -871,7 +867,7 @@ def markdown(results):
                                  settings["arch"].items())
         + f"; batch {settings['batch_size']}; seeds "
         f"{', '.join(map(str, settings['seeds']))}.",
-        f"- Training: {settings['plateau_rule']}",
+        training_line(settings),
         f"- Attacks (pixel units, images in [0, 1]): {attack_note(settings)}; "
         f"black-box = crafted on {settings['black_box_source']}; unbounded "
         f"PGD = 200 steps of 0.01, box only, on {settings['sanity_size']} "
@@ -995,7 +991,7 @@ def plot(results, path):
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Adversarial robustness, models trained "
-                 f"{_trained(results['settings'])}, mean ± std over seeds",
+                 f"{trained_how(results['settings'])}, mean ± std over seeds",
                  fontsize=10)
     fig.tight_layout()
     from kerasrobust._io import atomic_path
@@ -1010,7 +1006,7 @@ def plot(results, path):
     plot_learning_curves(
         curves, Path(path).with_name(Path(path).stem + "_curves.png"),
         "Validation error per epoch (held-out training images); models "
-        f"trained {_trained(results['settings'])}, the best epoch kept")
+        f"trained {trained_how(results['settings'])}, the best epoch kept")
 
 
 def write_outputs(results, out):

@@ -83,10 +83,11 @@ def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
     assert np.array_equal(train.x_test, data.x_test)
 
 
-def _run_scripted_rule(errors, **rule_kwargs):
-    """Fits a tiny model for 8 epochs under `plateau_callback(patience=2,
-    max_decays=1, **rule_kwargs)` fed the scripted validation `errors`;
-    returns (rule, model, the weights seen at each epoch's end)."""
+def _run_scripted_rule(errors, epochs=8, patience=2, **rule_kwargs):
+    """Fits a tiny model for `epochs` epochs under `plateau_callback(
+    patience, max_decays=1, **rule_kwargs)` fed the scripted validation
+    `errors`; returns (rule, model, the weights seen at each epoch's
+    end)."""
     errors = iter(errors)
     snapshots = []
 
@@ -98,10 +99,11 @@ def _run_scripted_rule(errors, **rule_kwargs):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
                   loss="sparse_categorical_crossentropy")
-    rule = _common.plateau_callback(validation_error, patience=2,
+    rule = _common.plateau_callback(validation_error, patience=patience,
                                     max_decays=1, **rule_kwargs)
     x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
-    model.fit(x, np.arange(8) % 2, epochs=8, verbose=0, callbacks=[rule])
+    model.fit(x, np.arange(8) % 2, epochs=epochs, verbose=0,
+              callbacks=[rule])
     return rule, model, snapshots
 
 
@@ -292,6 +294,45 @@ def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
         np.testing.assert_array_equal(kept, best)
 
 
+@pytest.mark.parametrize("cap, fires", [(2, False), (3, False),
+                                         (4, True)])
+def test_plateau_rule_never_fires_under_a_cap_of_at_most_the_patience(
+        cap, fires):
+    # Patience 3 and an error that only gets worse: epoch 1 is the best,
+    # epochs 2-4 are the three without improvement, so the first decay
+    # comes after epoch 4. Under a cap of 2 or 3 epochs the lr stays 0.1
+    # throughout: the run is one fixed schedule, and the results say so.
+    rule, _, _ = _run_scripted_rule([10.0, 20.0, 30.0, 40.0], epochs=cap,
+                                    patience=3)
+    lrs = [row["learning_rate"] for row in rule.curve]
+    assert len(lrs) == cap and (rule.decays == 1) == fires
+    settings = {"patience": 3, "max_epochs": {"cifar10": cap},
+                "plateau_rule": "the rule"}
+    assert _common.fixed_by_the_cap(settings) == (
+        [] if fires else ["cifar10"])
+    assert _common.training_line(settings) == "- Training: the rule" + (
+        "" if fires else
+        "; for cifar10 the cap is at most the patience (3), so the rule "
+        "never fires: every model trains at the starting lr up to the cap, "
+        "one fixed schedule")
+    assert _common.trained_how(settings) == (
+        "to a validation plateau" if fires else
+        "on one fixed schedule (no lr decay, no early stop)")
+
+
+def test_only_the_datasets_under_the_patience_are_a_fixed_schedule():
+    settings = {"patience": 15, "max_epochs": {"mnist": 30, "cifar10": 15},
+                "plateau_rule": "r"}
+    assert _common.fixed_by_the_cap(settings) == ["cifar10"]
+    assert _common.trained_how(settings) == "to a validation plateau"
+    # A fixed step schedule (alps_tables --decay-epochs) does not use the
+    # rule at all.
+    stepped = dict(settings, decay_epochs=[10])
+    assert _common.fixed_by_the_cap(stepped) == []
+    assert _common.trained_how(stepped) == "on one fixed step schedule"
+    assert _common.training_line(stepped) == "- Training: r"
+
+
 def test_alps_tables_decay_epochs_flag(capsys, tmp_path):
     import alps_tables
 
@@ -341,13 +382,38 @@ def test_alps_tables_title_names_the_training_rule_of_the_run(stem, trained):
     assert text.splitlines()[0].endswith(f"(models trained {trained})")
 
 
+@pytest.mark.parametrize("stem, trained", [
+    ("adre_fig1_sigma1.0", "to a validation plateau"),
+    # Recorded with --patience 15 --max-decays 0 under a 15-epoch cap.
+    ("adre_fig1_sigma1.0_fixed15_2seeds",
+     "on one fixed schedule (no lr decay, no early stop)")])
+def test_adre_tables_title_names_the_training_rule_of_the_run(stem, trained):
+    import json
+
+    import adre_tables
+
+    path = BENCH / "results" / f"{stem}.json"
+    results = json.loads(path.read_text())
+    lines = adre_tables.markdown(results).splitlines()
+    assert lines[0].endswith(f", models trained {trained}")
+    training, = [ln for ln in lines if ln.startswith("- Training: ")]
+    assert training.endswith("the rule never fires: every model trains at "
+                             "the starting lr up to the cap, one fixed "
+                             "schedule") == trained.startswith("on one")
+    # The recorded learning rates agree: 0.1 at every epoch of every model.
+    lrs = np.array([row["learning_rate"] for cell in results["cells"]
+                    for row in cell["curve"]])
+    assert np.allclose(lrs, 0.1) == trained.startswith("on one")
+
+
 @pytest.mark.parametrize("script, stem", [
     ("alps_tables", "alps_tables_converged_mnist"),
     ("alps_tables", "alps_tables_converged_cifar10"),
     ("alps_tables", "alps_tables_schedule_cifar10"),
     ("adre_tables", "adre_table1_sigma1.0_0.25"),
     ("adre_tables", "adre_table1_sigma1.0_lam0.2"),
-    ("adre_tables", "adre_fig1_sigma1.0")])
+    ("adre_tables", "adre_fig1_sigma1.0"),
+    ("adre_tables", "adre_fig1_sigma1.0_fixed15_2seeds")])
 def test_markdown_of_a_reloaded_json_is_the_recorded_md(script, stem):
     # The JSON is written with sorted keys, so a reloaded summary is in
     # alphabetical order (alps, dropout, erm, ...; adre_* before basic_*,

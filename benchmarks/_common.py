@@ -363,7 +363,53 @@ def holdout_split(data, fraction=VALIDATION_FRACTION,
     return train, (data.x_train[val], data.y_train[val])
 
 
-def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
+def paper_sgd():
+    """The papers' SGD (`kerasrobust.training.paper_optimizer`'s starting
+    rate and momentum) with a plain float learning rate, which
+    `plateau_callback` can divide; pair it with the wrapper's
+    `weight_decay=PAPER_WEIGHT_DECAY`."""
+    import keras
+
+    from kerasrobust.training import PAPER_LEARNING_RATE
+    from kerasrobust.training import PAPER_MOMENTUM
+
+    return keras.optimizers.SGD(learning_rate=PAPER_LEARNING_RATE,
+                                momentum=PAPER_MOMENTUM)
+
+
+def paper_sgd_text():
+    """`paper_sgd` and the weight decay in words, for the results."""
+    from kerasrobust.training.recipe import PAPER_LEARNING_RATE
+    from kerasrobust.training.recipe import PAPER_MOMENTUM
+    from kerasrobust.training.recipe import PAPER_WEIGHT_DECAY
+
+    decay = f"{PAPER_WEIGHT_DECAY:.0e}".replace("e-0", "e-")
+    return (f"SGD momentum {PAPER_MOMENTUM:g}, lr {PAPER_LEARNING_RATE:g}, "
+            f"coupled weight decay {decay}")
+
+
+def plateau_rule(measured, caps, patience, max_decays, decay_epochs=None):
+    """The results' sentence for how `plateau_callback` trained a run
+    (recorded as `settings["plateau_rule"]`; `training_line` prints it).
+
+    `measured` names the validation error (what `validation_error`
+    computes), `caps` is {dataset: epoch cap} in the run's order, and
+    `patience`, `max_decays`, `decay_epochs` are the callback's."""
+    from kerasrobust.training.recipe import PAPER_DECAY_RATE
+
+    factor = f"{1 / PAPER_DECAY_RATE:g}"
+    rule = (f"{patience} epochs without improvement divide the lr by "
+            f"{factor} (at most {max_decays} times), the next plateau stops"
+            if decay_epochs is None else
+            f"fixed schedule: the lr is divided by {factor} after epoch(s) "
+            f"{', '.join(map(str, decay_epochs))} and every model runs to "
+            "the cap")
+    return (f"{paper_sgd_text()}; after every epoch {measured} is measured; "
+            f"{rule}; the best epoch's weights are kept; cap "
+            + ", ".join(f"{d} {cap}" for d, cap in caps.items()) + " epochs")
+
+
+def plateau_callback(validation_error, patience, max_decays, decay_rate=None,
                      min_delta=0.0, decay_epochs=None):
     """A Keras callback implementing the benchmarks' plateau rule.
 
@@ -387,9 +433,16 @@ def plateau_callback(validation_error, patience, max_decays, decay_rate=0.1,
     plateau-rule runs: with a small held-out set the plateau rule reacts to
     noise and stops some models far earlier than others.
 
-    The optimizer must have a plain float learning rate (not a schedule).
+    The optimizer must have a plain float learning rate (not a schedule),
+    e.g. `paper_sgd()`. `decay_rate` defaults to the papers'
+    (`PAPER_DECAY_RATE`, a division by 10).
     """
     import keras
+
+    from kerasrobust.training import PAPER_DECAY_RATE
+
+    if decay_rate is None:
+        decay_rate = PAPER_DECAY_RATE
 
     class Plateau(keras.callbacks.Callback):
         def __init__(self):

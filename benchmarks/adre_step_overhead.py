@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_step_overhead as common  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import seed_list  # noqa: E402
 
 METHODS = {
@@ -65,6 +66,7 @@ def build(model_name, seed, data, mean, std):
     import keras
 
     from kerasrobust.models import get_model
+    from kerasrobust.training import PAPER_WEIGHT_DECAY
     from kerasrobust.training import make_trainer
 
     keras.backend.clear_session()
@@ -80,11 +82,10 @@ def build(model_name, seed, data, mean, std):
         # lam is ADRE's own (make_trainer refuses it for gaussian).
         options = {"lam": 0.1} if method == "adre" else {}
         trainer = make_trainer(method, base, sigma=0.25, num_noise=8,
-                               **options, weight_decay=common.WEIGHT_DECAY,
+                               **options, weight_decay=PAPER_WEIGHT_DECAY,
                                seed=seed)
-        trainer.compile(optimizer=keras.optimizers.SGD(
-            common.LEARNING_RATE, momentum=common.MOMENTUM),
-            metrics=["accuracy"], jit_compile=False)
+        trainer.compile(optimizer=paper_sgd(), metrics=["accuracy"],
+                        jit_compile=False)
         trainers[method] = trainer
     return trainers
 

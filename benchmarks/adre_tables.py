@@ -148,7 +148,9 @@ from _common import in_order  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import plateau_callback  # noqa: E402
+from _common import plateau_rule  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
 from _common import read_results_json  # noqa: E402
@@ -167,6 +169,9 @@ REPO_ROOT = common.REPO_ROOT
 DATASETS = common.DATASETS
 DEFAULT_ARCH = {"mnist": "small_cnn", "cifar10": "resnet20"}
 DEFAULT_MAX_EPOCHS = {"mnist": 40, "cifar10": 80}
+#: The validation error `plateau_callback` watches (`noisy_validation`).
+VALIDATION_MEASURED = ("the base model's error on held-out training images "
+                       "under one fixed Gaussian draw at the model's sigma")
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "results"
 STEM = "adre_tables_converged"
 ALPHA = 0.001
@@ -444,9 +449,8 @@ def build(spec, arch, data, seed, args):
     if lam is not None:
         kwargs["lam"] = lam
     model = make_trainer(method, base, **kwargs)
-    # SGD momentum 0.9, lr 0.1, step decay by 10 at measured plateaus.
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1,
-                                                 momentum=0.9),
+    # The papers' SGD; plateau_callback decays its rate at measured plateaus.
+    model.compile(optimizer=paper_sgd(),
                   metrics=["accuracy"], jit_compile=False)
     return base, model
 
@@ -1205,16 +1209,10 @@ def main(argv=None):
             "arch": {d: arch[d] for d in args.datasets},
             "max_epochs": {d: max_epochs[d] for d in args.datasets},
             "patience": args.patience, "max_decays": args.max_decays,
-            "plateau_rule": (
-                f"SGD momentum 0.9, lr 0.1, coupled weight decay 1e-4; "
-                f"after every epoch the base model's error on held-out "
-                f"training images under one fixed Gaussian draw at the "
-                f"model's sigma is measured; {args.patience} epochs without "
-                f"improvement divide the lr by 10 (at most "
-                f"{args.max_decays} times), the next plateau stops; the "
-                f"best epoch's weights are kept; cap "
-                + ", ".join(f"{d} {max_epochs[d]}" for d in args.datasets)
-                + " epochs"),
+            "plateau_rule": plateau_rule(
+                VALIDATION_MEASURED,
+                {d: max_epochs[d] for d in args.datasets}, args.patience,
+                args.max_decays),
             "batch_size": args.batch_size, "width": args.width,
             "limit_train": args.limit_train,
             "num_noise": args.num_noise, "single_draw_per": True,

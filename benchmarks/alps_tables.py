@@ -171,7 +171,9 @@ from _common import with_later  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import plateau_callback  # noqa: E402
+from _common import plateau_rule  # noqa: E402
 from _common import plot_learning_curves  # noqa: E402
 from _common import read_results_json  # noqa: E402
 from _common import refuse_resume_that_drops  # noqa: E402
@@ -192,6 +194,8 @@ METHOD_NAMES = {"erm": "ERM", "dropout": "Dropout",
 SOURCE_SEED_OFFSET = 1000
 DEFAULT_ARCH = {"mnist": "small_cnn", "cifar10": "resnet20"}
 DEFAULT_MAX_EPOCHS = {"mnist": 60, "cifar10": 120}
+#: The validation error `plateau_callback` watches.
+VALIDATION_MEASURED = "the error on held-out training images"
 DEFAULT_OUT = (REPO_ROOT / "benchmarks" / "results"
                / "alps_tables_converged.json")
 SANITY_SUBSET_SEED = 1234
@@ -461,10 +465,9 @@ def train(method, arch, train_data, val, seed, max_epochs, args):
                       width=args.width)
     model = make_trainer(method, base, weight_decay=PAPER_WEIGHT_DECAY,
                          seed=seed)
-    # The paper's optimizer (SGD, momentum 0.9, lr 0.1, step decay by 10)
-    # with the decays triggered by the measured plateau.
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1,
-                                                 momentum=0.9),
+    # The paper's optimizer with the decays triggered by the measured
+    # plateau (or at `--decay-epochs`).
+    model.compile(optimizer=paper_sgd(),
                   metrics=["accuracy"], jit_compile=False)
     x_val, y_val = val
     plateau = plateau_callback(
@@ -727,8 +730,7 @@ def estimate_budget(args, root, configs):
                 PAPER_DROPOUT if method == "dropout" else 0.0))
             model = make_trainer(method, base,
                                  weight_decay=PAPER_WEIGHT_DECAY, seed=0)
-            model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                          jit_compile=False)
+            model.compile(optimizer=paper_sgd(), jit_compile=False)
             model.train_on_batch(*batches[0])  # trace
             t0 = time.time()
             for xb, yb in batches[1:]:
@@ -834,7 +836,7 @@ def reused_lines(results):
                 f"{r['file']}, commit {r['commit']}"
                 + (f", started {r['started_utc']}"
                    if r.get("started_utc") else ""))
-    return ([f"- Reused, not retrained here (--reuse; the source and every "
+    return (["- Reused, not retrained here (--reuse; the source and every "
              "model of the seed): " + "; ".join(
                  f"{dataset} seed {seed} ({origin})"
                  for (dataset, seed), origin in sorted(taken.items())) + "."]
@@ -1070,20 +1072,10 @@ def main(argv=None):
             "max_epochs": {d: max_epochs[d] for d in args.datasets},
             "patience": args.patience, "max_decays": args.max_decays,
             "min_delta": args.min_delta, "decay_epochs": args.decay_epochs,
-            "plateau_rule": (
-                "SGD momentum 0.9, lr 0.1, coupled weight decay 1e-4; "
-                "after every epoch the error on held-out training images "
-                "is measured; "
-                + (f"{args.patience} epochs without improvement "
-                   f"divide the lr by 10 (at most {args.max_decays} times), "
-                   "the next plateau stops"
-                   if args.decay_epochs is None else
-                   "fixed schedule: the lr is divided by 10 after epoch(s) "
-                   f"{', '.join(map(str, args.decay_epochs))} and every "
-                   "model runs to the cap")
-                + "; the best epoch's weights are kept; cap "
-                + ", ".join(f"{d} {e}" for d, e in max_epochs.items()
-                            if d in args.datasets) + " epochs"),
+            "plateau_rule": plateau_rule(
+                VALIDATION_MEASURED,
+                {d: e for d, e in max_epochs.items() if d in args.datasets},
+                args.patience, args.max_decays, args.decay_epochs),
             "batch_size": args.batch_size, "width": args.width,
             "sanity_size": args.sanity_size,
             "attack_batch_size": args.attack_batch_size,

@@ -64,7 +64,6 @@ atomically after every configuration.
 
 import argparse
 import datetime
-import math
 import os
 import shlex
 import sys

@@ -67,6 +67,7 @@ from _common import build_base  # noqa: E402
 from _common import git_commit  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import positive_int  # noqa: E402
 
 ALPHA = 0.001
@@ -186,8 +187,7 @@ def train(method, data, seconds, args):
         kwargs.update(num_noise=args.num_noise, lam=args.lam,
                       single_draw_per=True)
     model = make_trainer(method, base, **kwargs)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1,
-                                                 momentum=0.9),
+    model.compile(optimizer=paper_sgd(),
                   metrics=["accuracy"],
                   # XLA untested on GPU here (see KNOWN-PITFALLS.md).
                   jit_compile=False)

@@ -14,8 +14,9 @@ its CPU into `--replicas` logical devices and trains under
 `tf.distribute.MirroredStrategy` over them (1 replica: no strategy); with
 GPUs it uses that many GPUs. The model is `small_cnn` on 32x32x3 images,
 global batch `--batch-size` (split over the replicas), built by
-`kerasrobust.training.make_trainer` with `seed=0`, `weight_decay=1e-4` and
-`SGD(0.1, momentum=0.9)`, `jit_compile=False`. Images are uniform random
+`kerasrobust.training.make_trainer` with `seed=0`,
+`weight_decay=PAPER_WEIGHT_DECAY` (1e-4) and `_common.paper_sgd()` (SGD,
+lr 0.1, momentum 0.9), `jit_compile=False`. Images are uniform random
 pixels in [0, 1]: step time and memory do not depend on pixel values.
 
 After `fit(steps_per_epoch=2)` (build, trace) and `--warmup` steps, the
@@ -64,6 +65,7 @@ if str(REPO_ROOT) not in sys.path:
 from _common import comma_list  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import positive_int  # noqa: E402
 
 CONFIGS = (("erm", None), ("mixup", "global"), ("mixup", "replica"),
@@ -87,10 +89,10 @@ def child(config):
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
         devices = [f"/cpu:{i}" for i in range(replicas)]
-    import keras
     import numpy as np
 
     from kerasrobust.models import get_model
+    from kerasrobust.training import PAPER_WEIGHT_DECAY
     from kerasrobust.training import make_trainer
 
     strategy = (tf.distribute.MirroredStrategy(devices) if replicas > 1
@@ -104,11 +106,10 @@ def child(config):
         base = get_model("small_cnn", input_shape=IMAGE_SHAPE,
                          num_classes=10)
         model = make_trainer(config["method"], base, seed=0,
-                             weight_decay=1e-4, **extra)
+                             weight_decay=PAPER_WEIGHT_DECAY, **extra)
         if config["partners"] == "global-noise":
             model.draw_noise = _global_noise_draw(model)
-        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                      jit_compile=False)
+        model.compile(optimizer=paper_sgd(), jit_compile=False)
     rng = np.random.default_rng(0)
     n = config["batch_size"]
     x = rng.random((n,) + IMAGE_SHAPE, dtype=np.float32)

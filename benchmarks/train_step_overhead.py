@@ -109,15 +109,13 @@ BASELINE = "erm"
 TARGET_METHOD = "alps"
 TARGET_RATIO = 1.10
 MIXUP_ALPHA = 1.0
-WEIGHT_DECAY = 1e-4
-LEARNING_RATE = 0.1
-MOMENTUM = 0.9
 FIT_WARMUP_STEPS = 2
 HOOK_CALLS = 20
 from _common import DATA_DIR_ENV  # noqa: E402
 from _common import find_data_dir  # noqa: E402
 from _common import load_average as _load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
+from _common import paper_sgd  # noqa: E402
 from _common import positive_int as _positive_int  # noqa: E402
 from _common import stats as _stats  # noqa: E402
 from _common import choices_list  # noqa: E402
@@ -214,6 +212,7 @@ def build_trainers(model_name, seed, data, mean, std):
     import keras
 
     from kerasrobust.models import get_model
+    from kerasrobust.training import PAPER_WEIGHT_DECAY
     from kerasrobust.training import make_trainer
 
     def base():
@@ -230,10 +229,9 @@ def build_trainers(model_name, seed, data, mean, std):
         # alpha is MixUp's own (make_trainer refuses it for the others).
         options = {"alpha": MIXUP_ALPHA} if method == "mixup" else {}
         trainer = make_trainer(method, copy, **options,
-                               weight_decay=WEIGHT_DECAY, seed=seed)
+                               weight_decay=PAPER_WEIGHT_DECAY, seed=seed)
         trainer.compile(
-            optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE,
-                                           momentum=MOMENTUM),
+            optimizer=paper_sgd(),
             metrics=["accuracy"],
             jit_compile=False,
         )
@@ -486,6 +484,10 @@ def main(argv=None):
         print(f"warning: non-finite training loss in {nonfinite}")
     print(f"wall time: {wall_s:.0f} s")
 
+    from kerasrobust.training import PAPER_LEARNING_RATE
+    from kerasrobust.training import PAPER_MOMENTUM
+    from kerasrobust.training import PAPER_WEIGHT_DECAY
+
     machine = machine_info()
     machine["load_average_start"] = load_start
     machine["load_average_end"] = _load_average()
@@ -514,9 +516,9 @@ def main(argv=None):
                 "alps": "ALPS() defaults: epsilon=0.2, beta_mode=0.9, "
                         "beta_concentration=10, lambda per sample",
             },
-            "weight_decay": WEIGHT_DECAY,
-            "optimizer": f"SGD(learning_rate={LEARNING_RATE}, "
-                         f"momentum={MOMENTUM})",
+            "weight_decay": PAPER_WEIGHT_DECAY,
+            "optimizer": f"SGD(learning_rate={PAPER_LEARNING_RATE}, "
+                         f"momentum={PAPER_MOMENTUM})",
             "jit_compile": False,
             "timed_path": "model.train_function(iterator) x steps, then the "
                           "loss read back; ratio within each repeat",

@@ -83,11 +83,12 @@ def test_holdout_split_is_disjoint_fixed_and_leaves_test_alone():
     assert np.array_equal(train.x_test, data.x_test)
 
 
-def _run_scripted_rule(errors, epochs=8, patience=2, **rule_kwargs):
+def _run_scripted_rule(errors, epochs=8, patience=2, optimizer=None,
+                       **rule_kwargs):
     """Fits a tiny model for `epochs` epochs under `plateau_callback(
     patience, max_decays=1, **rule_kwargs)` fed the scripted validation
-    `errors`; returns (rule, model, the weights seen at each epoch's
-    end)."""
+    `errors` (SGD at lr 0.1 unless `optimizer` is given); returns (rule,
+    model, the weights seen at each epoch's end)."""
     errors = iter(errors)
     snapshots = []
 
@@ -97,7 +98,8 @@ def _run_scripted_rule(errors, epochs=8, patience=2, **rule_kwargs):
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+    model.compile(optimizer=optimizer or keras.optimizers.SGD(
+        learning_rate=0.1),
                   loss="sparse_categorical_crossentropy")
     rule = _common.plateau_callback(validation_error, patience=patience,
                                     max_decays=1, **rule_kwargs)
@@ -119,6 +121,59 @@ def test_plateau_rule_decays_then_stops_and_keeps_the_best_weights():
     assert rule.best_epoch == 2 and rule.stop_reason == "plateau"
     for kept, best in zip(model.get_weights(), snapshots[1]):
         np.testing.assert_array_equal(kept, best)
+
+
+def test_paper_sgd_has_a_plain_rate_the_plateau_rule_divides_by_ten():
+    # The papers' SGD: lr 0.1, momentum 0.9; the rule's default decay is
+    # a division by 10 (hand values, ALPS Section 5.1).
+    optimizer = _common.paper_sgd()
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert optimizer.momentum == 0.9
+    assert float(optimizer.learning_rate) == pytest.approx(0.1)
+    rule, _, _ = _run_scripted_rule([50.0, 51.0, 52.0, 53.0], patience=1,
+                                    optimizer=optimizer)
+    assert [row["learning_rate"] for row in rule.curve] == pytest.approx(
+        [0.1, 0.1, 0.01])
+
+
+def test_plateau_rule_sentence_written_out_by_hand():
+    assert _common.plateau_rule(
+        "the error on held-out training images",
+        {"mnist": 30, "cifar10": 15}, 3, 2) == (
+        "SGD momentum 0.9, lr 0.1, coupled weight decay 1e-4; after every "
+        "epoch the error on held-out training images is measured; 3 epochs "
+        "without improvement divide the lr by 10 (at most 2 times), the "
+        "next plateau stops; the best epoch's weights are kept; cap mnist "
+        "30, cifar10 15 epochs")
+    assert _common.plateau_rule("x", {"cifar10": 12}, 3, 2, (8, 10)) == (
+        "SGD momentum 0.9, lr 0.1, coupled weight decay 1e-4; after every "
+        "epoch x is measured; fixed schedule: the lr is divided by 10 after "
+        "epoch(s) 8, 10 and every model runs to the cap; the best epoch's "
+        "weights are kept; cap cifar10 12 epochs")
+
+
+def _recorded_rules():
+    import json
+
+    for path in sorted((BENCH / "results").glob("*.json")):
+        settings = json.loads(path.read_text()).get("settings")
+        if isinstance(settings, dict) and "plateau_rule" in settings:
+            yield path.name, settings
+
+
+@pytest.mark.parametrize("name, settings", list(_recorded_rules()))
+def test_plateau_rule_gives_every_recorded_runs_sentence(name, settings):
+    # Every recorded run's sentence was written by the scripts' own inline
+    # text before `plateau_rule` existed; the one function must give each
+    # of them back from the run's settings.
+    import importlib
+
+    script = importlib.import_module(
+        "alps_tables" if name.startswith("alps") else "adre_tables")
+    assert _common.plateau_rule(
+        script.VALIDATION_MEASURED, settings["max_epochs"],
+        settings["patience"], settings["max_decays"],
+        settings.get("decay_epochs")) == settings["plateau_rule"]
 
 
 def test_arch_names():
@@ -460,7 +515,6 @@ def test_adre_tables_rerender_lists_models_in_the_papers_table_order(
     # (adre_0.25_0.1, adre_1_0.1, basic_0.25, basic_1). The paper's Table 1
     # goes by sigma ascending, Basic before ADRE_REG; the rows and claim
     # lines must too, with the same numbers.
-    import json
     import shutil
 
     import adre_tables

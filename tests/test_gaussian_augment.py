@@ -1,6 +1,5 @@
 """Per-row noise streams of the noise methods (`row_normal`)."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -29,3 +29,16 @@ def test_custom_milestones_and_errors():
         step_decay_schedule(2, 0)
     with pytest.raises(ValueError, match=r"`momentum` must be in \[0, 1\)"):
         paper_optimizer(2, 10, momentum=1.0)
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_command_line_defaults_are_the_papers_recipe(command):
+    # ALPS Section 5.1 (Zhang et al.'s MixUp recipe): SGD, lr 0.1,
+    # momentum 0.9, coupled weight decay 1e-4, written out by hand.
+    from kerasrobust.cli import build_parser
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    defaults = {a.dest: a.default for a in sub._actions}
+    assert (defaults["lr"], defaults["momentum"],
+            defaults["weight_decay"]) == (0.1, 0.9, 1e-4)

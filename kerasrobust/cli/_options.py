@@ -166,12 +166,16 @@ def add_recipe_arguments(group):
     group.add_argument("--batch-size", type=int, default=128,
                        help="global batch size, split over replicas "
                             "(default: %(default)s)")
-    group.add_argument("--lr", type=float, default=0.1,
+    recipe = import_without_package("kerasrobust.training.recipe")
+    group.add_argument("--lr", type=float,
+                       default=recipe.PAPER_LEARNING_RATE,
                        help="initial SGD learning rate (default: "
                             "%(default)s)")
-    group.add_argument("--momentum", type=float, default=0.9,
+    group.add_argument("--momentum", type=float,
+                       default=recipe.PAPER_MOMENTUM,
                        help="SGD momentum (default: %(default)s)")
-    group.add_argument("--weight-decay", type=float, default=1e-4,
+    group.add_argument("--weight-decay", type=float,
+                       default=recipe.PAPER_WEIGHT_DECAY,
                        help="coupled L2 weight decay, PyTorch SGD semantics "
                             "(default: %(default)s)")
     group.add_argument("--decay-epochs", type=int, nargs="*", default=None,

@@ -23,6 +23,9 @@ from kerasrobust.training.hyperparameters import MethodSpec
 from kerasrobust.training.mixing import MixingTrainer
 from kerasrobust.training.mixing import mix
 from kerasrobust.training.mixup import MixUp
+from kerasrobust.training.recipe import PAPER_DECAY_RATE
+from kerasrobust.training.recipe import PAPER_LEARNING_RATE
+from kerasrobust.training.recipe import PAPER_MOMENTUM
 from kerasrobust.training.recipe import PAPER_WEIGHT_DECAY
 from kerasrobust.training.recipe import paper_optimizer
 from kerasrobust.training.recipe import step_decay_schedule
@@ -41,6 +44,9 @@ __all__ = [
     "MethodSpec",
     "MixUp",
     "MixingTrainer",
+    "PAPER_DECAY_RATE",
+    "PAPER_LEARNING_RATE",
+    "PAPER_MOMENTUM",
     "PAPER_WEIGHT_DECAY",
     "RobustTrainer",
     "SMOOTHING_METHODS",

@@ -1,16 +1,26 @@
-"""The papers' training recipe: SGD with momentum and step-wise decay."""
+"""The papers' training recipe: SGD with momentum and step-wise decay.
 
-import keras
+Keras is imported inside the functions only, so the command line reads the
+recipe's defaults below without loading TensorFlow
+(`cli._options.import_without_package`).
+"""
 
 from kerasrobust._validation import check_number
 
 #: Weight decay of the ALPS experiments (Section 5.1), coupled L2 as in
 #: PyTorch's SGD; pass it as `weight_decay=` to a training wrapper.
 PAPER_WEIGHT_DECAY = 1e-4
+#: The recipe's starting learning rate, SGD momentum and step-decay factor
+#: (ALPS Section 5.1, Zhang et al.'s MixUp recipe): the defaults of
+#: `step_decay_schedule` and `paper_optimizer`.
+PAPER_LEARNING_RATE = 0.1
+PAPER_MOMENTUM = 0.9
+PAPER_DECAY_RATE = 0.1
 
 
-def step_decay_schedule(steps_per_epoch, epochs, learning_rate=0.1,
-                        decay_epochs=None, decay_rate=0.1):
+def step_decay_schedule(steps_per_epoch, epochs,
+                        learning_rate=PAPER_LEARNING_RATE,
+                        decay_epochs=None, decay_rate=PAPER_DECAY_RATE):
     """Step-wise learning-rate decay, as in Zhang et al.'s MixUp recipe.
 
     The rate starts at `learning_rate` and is multiplied by `decay_rate` at
@@ -27,6 +37,8 @@ def step_decay_schedule(steps_per_epoch, epochs, learning_rate=0.1,
     Returns:
         A `keras.optimizers.schedules.PiecewiseConstantDecay`.
     """
+    import keras
+
     steps_per_epoch = check_number("steps_per_epoch", steps_per_epoch,
                                    low=1, integer=True)
     epochs = check_number("epochs", epochs, low=1, integer=True)
@@ -59,8 +71,10 @@ def step_decay_schedule(steps_per_epoch, epochs, learning_rate=0.1,
     )
 
 
-def paper_optimizer(steps_per_epoch, epochs, learning_rate=0.1,
-                    momentum=0.9, decay_epochs=None, decay_rate=0.1):
+def paper_optimizer(steps_per_epoch, epochs,
+                    learning_rate=PAPER_LEARNING_RATE,
+                    momentum=PAPER_MOMENTUM, decay_epochs=None,
+                    decay_rate=PAPER_DECAY_RATE):
     """SGD with momentum 0.9 and step-wise decay (ALPS paper, Section 5.1).
 
     Pair it with `weight_decay=PAPER_WEIGHT_DECAY` on the training wrapper
@@ -74,6 +88,8 @@ def paper_optimizer(steps_per_epoch, epochs, learning_rate=0.1,
     Returns:
         A `keras.optimizers.SGD`.
     """
+    import keras
+
     momentum = check_number("momentum", momentum, low=0, high=1,
                             high_open=True)
     schedule = step_decay_schedule(steps_per_epoch, epochs, learning_rate,

@@ -309,6 +309,31 @@ def read_results_json(json_path, flag, needs=("cells",)):
     return results
 
 
+def reuse_origin(json_path, results):
+    """`reused_from` of what a run takes from the earlier run `results`
+    (read at `json_path` by `--reuse` / `--resume`): its file, commit,
+    start and machine. A seed fixes a model bit for bit on one machine
+    only, so the machine is where the taken model was computed."""
+    origin = {"file": Path(json_path).name, "commit": results.get("commit"),
+              "started_utc": results.get("started_utc")}
+    machine = (results.get("machine") or {}).get("summary")
+    if machine:
+        origin["machine"] = machine
+    return origin
+
+
+def origin_text(origin, machine):
+    """`reuse_origin` in words for a results header: file, commit, start,
+    and the machine where it is not `machine` (this run's summary). Older
+    records name no machine; nothing is said of it there."""
+    return (f"{origin['file']}, commit {origin['commit']}"
+            + (f", started {origin['started_utc']}"
+               if origin.get("started_utc") else "")
+            + (f", on another machine: {origin['machine']}"
+               if origin.get("machine") and origin["machine"] != machine
+               else ""))
+
+
 def rerender_json(json_path, recompute, markdown, plot, needs=("cells",)):
     """`--rerender`: loads an earlier run's results JSON, lets
     `recompute(results)` redo its statistics with this checkout's code (no

@@ -148,6 +148,7 @@ from _common import in_order  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
+from _common import origin_text  # noqa: E402
 from _common import paper_sgd  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plateau_rule  # noqa: E402
@@ -155,6 +156,7 @@ from _common import plot_learning_curves  # noqa: E402
 from _common import positive_int  # noqa: E402
 from _common import read_results_json  # noqa: E402
 from _common import rerender_json  # noqa: E402
+from _common import reuse_origin  # noqa: E402
 from _common import seed_list  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import trained_how  # noqa: E402
@@ -513,12 +515,11 @@ def reusable_cells(runs, settings, specs):
     before any training. A run's seed fixes its models bit for bit on
     one machine, so a taken cell is the one this run would compute
     there. Each keeps
-    `reused_from`: the file, commit and start of the run that computed
-    it."""
+    `reused_from`: the file, commit, start and machine of the run that
+    computed it (`reuse_origin`)."""
     found = {}
     for path, old in runs:
-        origin = {"file": Path(path).name, "commit": old.get("commit"),
-                  "started_utc": old.get("started_utc")}
+        origin = reuse_origin(path, old)
         for cell in old["cells"]:
             where = (cell["dataset"], cell["seed"], cell["model"])
             if (cell["model"] not in specs
@@ -935,10 +936,9 @@ def _ci(d, digits=3):
 def reused_lines(results):
     """The header line naming the models taken from earlier runs
     (`--reuse` / `--resume`), with the run that computed each."""
-    taken = [f"{c['model']} seed {c['seed']} ({c['reused_from']['file']}, "
-             f"commit {c['reused_from']['commit']}"
-             + (f", started {c['reused_from']['started_utc']}"
-                if c["reused_from"].get("started_utc") else "") + ")"
+    machine = results.get("machine", {}).get("summary")
+    taken = [f"{c['model']} seed {c['seed']} "
+             f"({origin_text(c['reused_from'], machine)})"
              for c in results["cells"] if "reused_from" in c]
     return ([f"- Reused, not retrained here (--reuse / --resume; same "
              f"settings): {'; '.join(taken)}"] if taken else [])

@@ -171,6 +171,7 @@ from _common import with_later  # noqa: E402
 from _common import load_average  # noqa: E402
 from _common import machine_info  # noqa: E402
 from _common import mean_std  # noqa: E402
+from _common import origin_text  # noqa: E402
 from _common import paper_sgd  # noqa: E402
 from _common import plateau_callback  # noqa: E402
 from _common import plateau_rule  # noqa: E402
@@ -178,6 +179,7 @@ from _common import plot_learning_curves  # noqa: E402
 from _common import read_results_json  # noqa: E402
 from _common import refuse_resume_that_drops  # noqa: E402
 from _common import rerender_json  # noqa: E402
+from _common import reuse_origin  # noqa: E402
 from _common import t_interval  # noqa: E402
 from _common import trained_how  # noqa: E402
 from _common import training_line  # noqa: E402
@@ -670,13 +672,12 @@ def read_reuse(path, settings):
     """The run recorded at `path` (`--reuse`), checked before any
     training: every setting that decides its models of this run's
     datasets must equal this run's (`refuse_other_settings`). Its cells
-    and sources carry `reused_from` (the run that computed them; kept
-    where they were reused there already)."""
+    and sources carry `reused_from` (`reuse_origin`: the run that computed
+    them and its machine; kept where they were reused there already)."""
     old = read_results_json(path, "--reuse", RECORDED_NEEDS)
     refuse_other_settings("--reuse", path, old, settings, sorted(
         {c["dataset"] for c in old["cells"]} & set(settings["datasets"])))
-    origin = {"file": Path(path).name, "commit": old.get("commit"),
-              "started_utc": old.get("started_utc")}
+    origin = reuse_origin(path, old)
     for key in ("cells", "sources"):
         old[key] = [dict(c, reused_from=c.get("reused_from", origin))
                     for c in old[key]]
@@ -829,13 +830,11 @@ def reused_lines(results):
     """The tables' line naming the seeds taken from earlier runs
     (`--reuse`), with the run that computed each."""
     taken = {}
+    machine = results.get("machine", {}).get("summary")
     for c in results["sources"]:
         if "reused_from" in c:
-            r = c["reused_from"]
             taken[(c["dataset"], c["seed"] - SOURCE_SEED_OFFSET)] = (
-                f"{r['file']}, commit {r['commit']}"
-                + (f", started {r['started_utc']}"
-                   if r.get("started_utc") else ""))
+                origin_text(c["reused_from"], machine))
     return (["- Reused, not retrained here (--reuse; the source and every "
              "model of the seed): " + "; ".join(
                  f"{dataset} seed {seed} ({origin})"

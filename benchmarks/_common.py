@@ -312,24 +312,27 @@ def read_results_json(json_path, flag, needs=("cells",)):
 def reuse_origin(json_path, results):
     """`reused_from` of what a run takes from the earlier run `results`
     (read at `json_path` by `--reuse` / `--resume`): its file, commit,
-    start and machine. A seed fixes a model bit for bit on one machine
-    only, so the machine is where the taken model was computed."""
+    start and, where that run recorded its CPU (`machine.cpu`, since
+    2026-12-06), its machine summary (CPU, TensorFlow, Keras). A seed
+    fixes a model bit for bit on one machine and software stack only, so
+    that is where the taken model was computed."""
     origin = {"file": Path(json_path).name, "commit": results.get("commit"),
               "started_utc": results.get("started_utc")}
-    machine = (results.get("machine") or {}).get("summary")
-    if machine:
-        origin["machine"] = machine
+    machine = results.get("machine") or {}
+    if machine.get("cpu") and machine.get("summary"):
+        origin["machine"] = machine["summary"]
     return origin
 
 
 def origin_text(origin, machine):
     """`reuse_origin` in words for a results header: file, commit, start,
-    and the machine where it is not `machine` (this run's summary). Older
-    records name no machine; nothing is said of it there."""
+    and where the model was computed if that is not `machine` (this run's
+    summary). Records without a CPU name no machine; nothing is said of
+    it there."""
     return (f"{origin['file']}, commit {origin['commit']}"
             + (f", started {origin['started_utc']}"
                if origin.get("started_utc") else "")
-            + (f", on another machine: {origin['machine']}"
+            + (f", computed on {origin['machine']}"
                if origin.get("machine") and origin["machine"] != machine
                else ""))
 

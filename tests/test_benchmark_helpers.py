@@ -191,6 +191,20 @@ def _reused_results(key):
         {"model": "e", "dataset": "d", "seed": 1003}]}
 
 
+def test_reuse_origin_records_the_machine_only_of_runs_that_named_their_cpu():
+    recorded = {"commit": "c", "started_utc": "s", "machine": {
+        "summary": "2 CPU cores (x86_64, Xeon), 0 GPU", "cpu": {"family": "6"}}}
+    assert _common.reuse_origin("/a/r.json", recorded) == {
+        "file": "r.json", "commit": "c", "started_utc": "s",
+        "machine": "2 CPU cores (x86_64, Xeon), 0 GPU"}
+    # Before runs recorded their CPU the summary named none: a summary
+    # alone would call the same host another.
+    older = {"commit": "c", "started_utc": "s", "machine": {
+        "summary": "2 CPU cores (x86_64), 0 GPU"}}
+    assert _common.reuse_origin("r.json", older) == {
+        "file": "r.json", "commit": "c", "started_utc": "s"}
+
+
 def test_reused_models_name_their_machine_only_where_it_is_another():
     import adre_tables
     import alps_tables
@@ -198,12 +212,12 @@ def test_reused_models_name_their_machine_only_where_it_is_another():
     assert adre_tables.reused_lines(_reused_results("cells")) == [
         "- Reused, not retrained here (--reuse / --resume; same settings): "
         "a seed 1000 (x.json, commit c1, started s1); b seed 1001 (y.json, "
-        "commit c2, started s2, on another machine: M2); c seed 1002 "
-        "(z.json, commit c3)"]
+        "commit c2, started s2, computed on M2); c seed 1002 (z.json, "
+        "commit c3)"]
     assert alps_tables.reused_lines(_reused_results("sources")) == [
         "- Reused, not retrained here (--reuse; the source and every model "
         "of the seed): d seed 0 (x.json, commit c1, started s1); d seed 1 "
-        "(y.json, commit c2, started s2, on another machine: M2); d seed 2 "
+        "(y.json, commit c2, started s2, computed on M2); d seed 2 "
         "(z.json, commit c3)."]
 
 
@@ -717,14 +731,10 @@ def test_adre_tables_resume_takes_the_recorded_models_and_trains_none(
         pytest.approx(diff.mean()), pytest.approx(low), pytest.approx(high))
     md = (out / f"{adre_tables.STEM}.md").read_text()
     assert "- Reused, not retrained here" in md
-    # The recorded run's machine is named where this one is another.
-    theirs = old["machine"]["summary"]
-    elsewhere = ("" if theirs == new["machine"]["summary"]
-                 else f", on another machine: {theirs}")
     assert (f"basic_1 seed 0 (adre_table1_sigma1.0_0.25.json, commit "
             f"{old['basic_cell_from']['commit']}); adre_1_0.2 seed 0 "
             f"({adre_tables.STEM}.json, commit {old['commit']}, started "
-            f"{old['started_utc']}{elsewhere})") in md
+            f"{old['started_utc']})") in md
 
 
 def test_adre_tables_reuse_trains_only_the_models_it_does_not_find(
@@ -754,9 +764,9 @@ def test_adre_tables_reuse_trains_only_the_models_it_does_not_find(
     new = json.loads((tmp_path / f"{adre_tables.STEM}.json").read_text())
     basic = [c for c in new["cells"] if c["model"] == "basic_1"][0]
     assert basic["reused_from"]["file"] == source.name
-    # Where the model was computed: the source run's machine.
-    assert basic["reused_from"]["machine"] == json.loads(
-        source.read_text())["machine"]["summary"]
+    # A record from before runs recorded their CPU names no machine.
+    assert "cpu" not in json.loads(source.read_text())["machine"]
+    assert "machine" not in basic["reused_from"]
     recorded_basic = [c for c in json.loads(source.read_text())["cells"]
                       if c["model"] == "basic_1"][0]
     assert {k: v for k, v in basic.items() if k != "reused_from"} == (
@@ -1139,9 +1149,8 @@ def test_alps_tables_reuse_of_a_recorded_run_trains_nothing(
         "--data-dir", str(shared_data_dir), "--out", str(out),
         "--reuse", str(path)]) == 0
     new = json.loads(out.read_text())
-    theirs = recorded["machine"]["summary"]
     origin = {"file": path.name, "commit": recorded["commit"],
-              "started_utc": recorded["started_utc"], "machine": theirs}
+              "started_utc": recorded["started_utc"]}
     for key in ("cells", "sources"):
         assert [c.pop("reused_from") for c in new[key]] == (
             [origin] * len(recorded[key]))
@@ -1155,12 +1164,10 @@ def test_alps_tables_reuse_of_a_recorded_run_trains_nothing(
     got = new["differences"]["mnist"]["dropout"]["fgsm_black_box"]
     assert (got["mean"], got["low"], got["high"]) == (
         pytest.approx(diff.mean()), pytest.approx(low), pytest.approx(high))
-    elsewhere = ("" if theirs == new["machine"]["summary"]
-                 else f", on another machine: {theirs}")
     assert (f"- Reused, not retrained here (--reuse; the source and every "
             f"model of the seed): mnist seed 0 ({path.name}, commit "
-            f"{recorded['commit']}, started {recorded['started_utc']}"
-            f"{elsewhere})") in out.with_suffix(".md").read_text()
+            f"{recorded['commit']}, started {recorded['started_utc']})"
+            ) in out.with_suffix(".md").read_text()
 
 
 def test_alps_tables_reuse_trains_only_the_seed_the_file_lacks(

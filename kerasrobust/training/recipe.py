@@ -12,7 +12,8 @@ from kerasrobust._validation import check_number
 PAPER_WEIGHT_DECAY = 1e-4
 #: The recipe's starting learning rate, SGD momentum and step-decay factor
 #: (ALPS Section 5.1, Zhang et al.'s MixUp recipe): the defaults of
-#: `step_decay_schedule` and `paper_optimizer`.
+#: `paper_optimizer` (rate and decay also of `step_decay_schedule`), of
+#: `kerasrobust train` / `tune` and of the benchmarks' optimizer.
 PAPER_LEARNING_RATE = 0.1
 PAPER_MOMENTUM = 0.9
 PAPER_DECAY_RATE = 0.1

@@ -72,7 +72,10 @@ columns come from `SmoothedClassifier.certify_sequential` (n_max = `--n`;
 radius 0 is asked as 1e-6 because it needs radii > 0) when this checkout
 has it (`hasattr` at run time; otherwise a warning and fixed n), and the
 fixed-n counts, needed for the radius itself (ACR, Figure 2), are drawn on
-the first `--fixed-n-limit` images.
+the first `--fixed-n-limit` images. The sequential decisions are recorded
+per image, and the results set them against fixed-n CERTIFY on the images
+certified both ways (`sequential_agreement`: draws, time, and the (image,
+radius) decisions that agree).
 
 ## How it differs from the paper
 
@@ -619,12 +622,74 @@ def certify_model(base, data, index, sigma, seed, args):
             "certified_accuracy": [float(v) for v in correct.mean(axis=0)],
             "seconds": round(time.time() - t0, 2),
             "mean_samples": float(np.mean(res.num_samples)),
+            # Per image, so that the columns can be recomputed and set
+            # against fixed n on the images certified both ways.
+            "images": len(index),
+            "label": np.asarray(res.label).tolist(),
+            "true_label": [int(v) for v in ys],
+            "num_samples": [int(v) for v in res.num_samples],
         }
         out["table_source"] = "sequential"
     elif args.sequential:
         out["table_source"] = ("fixed_n (SmoothedClassifier."
                                "certify_sequential not in this checkout)")
     return out
+
+
+def sequential_agreement(cell):
+    """Sequential against fixed-n CERTIFY on the images certified both ways
+    (the first `fixed_n_images` certified images): for each (image,
+    radius), "certified correct at r" by each method, i.e. CERTIFY's
+    ``predict == label and radius >= r`` against the sequential run's
+    ``label == true label`` at r. Returns the number of decisions, how
+    many agree, and the counts certified by one method only."""
+    import numpy as np
+
+    seq = cell["sequential"]
+    k = cell["fixed_n_images"]
+    y = np.asarray(cell["label"])[:, None]
+    fixed = ((np.asarray(cell["cohen"]["predict"])[:, None] == y)
+             & (np.asarray(cell["cohen"]["radius"])[:, None]
+                >= np.asarray(RADII)[None, :]))
+    sequential = np.asarray(seq["label"])[:k] == y
+    return {"decisions": int(fixed.size),
+            "agree": int((fixed == sequential).sum()),
+            "fixed_only": int((fixed & ~sequential).sum()),
+            "sequential_only": int((sequential & ~fixed).sum())}
+
+
+def sequential_lines(results, dataset):
+    """The cost and agreement of sequential certification, per model run
+    with per-image records (runs since 2026-12-07); [] otherwise."""
+    rows = [c for c in results["cells"] if c["dataset"] == dataset
+            and "label" in c.get("sequential", {})]
+    if not rows:
+        return []
+    n, n0 = results["settings"]["n"], results["settings"]["n0"]
+    lines = ["", "### Sequential certification (table columns) against "
+             f"fixed n = {n:,} (ACR, Figure 2)", "",
+             "| Model | seed | images | estimation draws per image, "
+             "mean (fixed: n) | s per image, sequential / fixed n | "
+             "decisions equal on the images certified both ways | "
+             "certified only by fixed n / only sequentially |",
+             "|---|---|---|---|---|---|---|"]
+    for c in rows:
+        seq, a = c["sequential"], sequential_agreement(c)
+        lines.append("| " + " | ".join([
+            label_of(results["specs"][c["model"]]), str(c["seed"]),
+            str(seq["images"]),
+            f"{seq['mean_samples']:,.0f} ({n / seq['mean_samples']:.1f}x "
+            "fewer)",
+            f"{seq['seconds'] / seq['images']:.1f} / "
+            f"{c['fixed_n_seconds'] / c['fixed_n_images']:.1f}",
+            f"{a['agree']} of {a['decisions']} ({c['fixed_n_images']} "
+            f"images x {len(RADII)} radii)",
+            f"{a['fixed_only']} / {a['sequential_only']}"]) + " |")
+    lines += ["", f"Both use n0 = {n0} selection draws on top; the two "
+              "runs draw independent noise, so images near an asked "
+              "radius can be decided differently, each with error at "
+              "most alpha."]
+    return lines
 
 
 def table_accuracy(cell):
@@ -1014,6 +1079,7 @@ def markdown(results):
                 [label_of(specs[key]), f"{e['epochs_run']['mean']:.0f}"]
                 + [_fmt(v) for v in e["table"]]
                 + [_fmt(e["cohen"]["acr"], 3)]) + " |")
+        lines += sequential_lines(results, dataset)
         paper_rows = [(k, PAPER_TABLE1.get(tuple(specs[k])))
                       for k in rows if tuple(specs[k]) in PAPER_TABLE1]
         if dataset == "cifar10" and paper_rows:

@@ -380,6 +380,75 @@ def test_adre_tables_adre_minus_basic_is_paired_by_image_with_one_seed():
     assert "by seed" not in fig2 and "paired by image" in fig2
 
 
+def test_sequential_agreement_counts_decisions_by_hand():
+    import adre_tables
+
+    radii = len(adre_tables.RADII)
+    # Fixed n on the first two images: image 0 right with radius 0.6
+    # (certified at 0, 0.25, 0.5), image 1 abstained. The sequential run
+    # certified image 0 at 0 to 0.75 and image 1 at 0; image 2 has no
+    # fixed-n counts and is left out.
+    cell = {"fixed_n_images": 2, "label": [3, 1],
+            "cohen": {"predict": [3, -1], "radius": [0.6, 0.0]},
+            "sequential": {"label": [[3] * 4 + [-1] * (radii - 4),
+                                     [1] + [-1] * (radii - 1),
+                                     [5] * radii]}}
+    assert adre_tables.sequential_agreement(cell) == {
+        "decisions": 2 * radii, "agree": 2 * radii - 2,
+        "fixed_only": 0, "sequential_only": 2}
+    cell.update(dataset="cifar10", model="gaussian_0.5", seed=1,
+                fixed_n_seconds=100.0)
+    cell["sequential"].update(images=3, mean_samples=2500.0, seconds=30.0)
+    results = {"cells": [cell], "settings": {"n": 100_000, "n0": 100},
+               "specs": {"gaussian_0.5": ["gaussian", 0.5, None]}}
+    row = adre_tables.sequential_lines(results, "cifar10")[5]
+    assert row == ("| Basic σ = 0.5 | 1 | 3 | 2,500 (40.0x fewer) | 10.0 / "
+                   f"50.0 | {2 * radii - 2} of {2 * radii} (2 images x "
+                   f"{radii} radii) | 0 / 2 |")
+
+
+def test_sequential_columns_of_a_constant_model_follow_the_closed_form():
+    """A base model that gives class 2 to every input: fixed-n CERTIFY's
+    radius is sigma * Phi^-1(alpha^(1/n)) (the Clopper-Pearson bound with
+    all n votes), and the sequential run, whose largest radius at n_max is
+    a little smaller (it splits alpha over its looks), must certify the
+    same grid radii, those at most 0.615 at sigma 0.25 and n 1,000."""
+    import types
+
+    import adre_tables
+    from scipy import stats
+
+    sigma, n = 0.25, 1000
+    radius = sigma * stats.norm.ppf(adre_tables.ALPHA ** (1 / n))
+    inside = [r <= radius - 0.05 for r in adre_tables.RADII]
+    assert radius == pytest.approx(0.615, abs=1e-3)
+    assert all(abs(r - radius) > 0.1 for r in adre_tables.RADII)
+    base = keras.Sequential([
+        keras.Input((4, 4, 1)), keras.layers.Flatten(),
+        keras.layers.Dense(3, kernel_initializer="zeros",
+                           bias_initializer=keras.initializers.Constant(
+                               [0.0, 0.0, 9.0]))])
+    x = np.random.default_rng(0).uniform(size=(5, 4, 4, 1)).astype(
+        "float32")
+    data = types.SimpleNamespace(x_test=x, y_test=np.array([2, 2, 2, 1, 2]),
+                                 num_classes=3)
+    args = types.SimpleNamespace(n0=100, n=n, certify_batch_size=500,
+                                 sequential=True, fixed_n_limit=2)
+    out = adre_tables.certify_model(base, data, np.array([0, 1, 2, 3]),
+                                    sigma, 0, args)
+    assert out["table_source"] == "sequential"
+    assert out["cohen"]["radius"] == pytest.approx([radius] * 2)
+    seq = out["sequential"]
+    assert seq["images"] == 4 and seq["true_label"] == [2, 2, 2, 1]
+    assert seq["label"] == [[2 if i else -1 for i in inside]] * 4
+    # Image 3's true label is 1: certified (class 2), never correct.
+    assert seq["certified_accuracy"] == [0.75 if i else 0.0 for i in inside]
+    assert all(0 < m <= n for m in seq["num_samples"])
+    assert adre_tables.sequential_agreement(out) == {
+        "decisions": 2 * len(inside), "agree": 2 * len(inside),
+        "fixed_only": 0, "sequential_only": 0}
+
+
 def test_fixed_schedule_decays_at_the_given_epochs_and_never_stops():
     # The same scripted errors as the plateau test, which would stop it
     # after epoch 6: a schedule decays after epoch 3 only and runs to the

@@ -686,9 +686,10 @@ def sequential_lines(results, dataset):
             f"images x {len(RADII)} radii)",
             f"{a['fixed_only']} / {a['sequential_only']}"]) + " |")
     lines += ["", f"Both use n0 = {n0} selection draws on top; the two "
-              "runs draw independent noise, so images near an asked "
-              "radius can be decided differently, each with error at "
-              "most alpha."]
+              "runs draw independent noise, so an image can be decided "
+              "differently where its radius is near an asked one or "
+              "where the two selections pick different classes; each "
+              "decision is wrong with probability at most alpha."]
     return lines
 
 

@@ -645,13 +645,15 @@ def sequential_agreement(cell):
     many agree, and the counts certified by one method only."""
     import numpy as np
 
+    from kerasrobust.smoothing import certified_correct
+
     seq = cell["sequential"]
     k = cell["fixed_n_images"]
-    y = np.asarray(cell["label"])[:, None]
-    fixed = ((np.asarray(cell["cohen"]["predict"])[:, None] == y)
-             & (np.asarray(cell["cohen"]["radius"])[:, None]
-                >= np.asarray(RADII)[None, :]))
-    sequential = np.asarray(seq["label"])[:k] == y
+    fixed = certified_correct({"predict": cell["cohen"]["predict"],
+                               "label": cell["label"],
+                               "radius": cell["cohen"]["radius"]}, RADII)
+    sequential = np.asarray(seq["label"])[:k] == np.asarray(
+        cell["label"])[:, None]
     return {"decisions": int(fixed.size),
             "agree": int((fixed == sequential).sum()),
             "fixed_only": int((fixed & ~sequential).sum()),

@@ -7,6 +7,7 @@ from scipy import stats
 from kerasrobust.smoothing import average_certified_radius
 from kerasrobust.smoothing import certified_accuracy
 from kerasrobust.smoothing import certified_accuracy_lower_bound
+from kerasrobust.smoothing import certified_correct
 from kerasrobust.smoothing.certify import ABSTAIN
 from kerasrobust.smoothing.certify import certify_counts_batch
 
@@ -34,6 +35,18 @@ def test_columns_and_abstentions_count_as_wrong():
     assert average_certified_radius(columns) == pytest.approx(0.4 / 3)
     without_predict = {"radius": [0.5, 0.1], "correct": [True, False]}
     assert certified_accuracy(without_predict, 0.0) == 0.5
+
+
+def test_certified_correct_per_input_by_hand():
+    columns = {"radius": [0.0, 0.4, 0.2, 0.7], "predict": [ABSTAIN, 3, 1, 2],
+               "label": [0, 3, 1, 5]}
+    # Input 0 abstained, 1 is right with 0.4, 2 right with 0.2, 3 wrong.
+    np.testing.assert_array_equal(
+        certified_correct(columns, [0.0, 0.2, 0.3]),
+        [[False, False, False], [True, True, True], [True, True, False],
+         [False, False, False]])
+    np.testing.assert_array_equal(certified_correct(columns, 0.3),
+                                  [False, True, False, False])
 
 
 def test_lower_bound_by_hand():
@@ -91,6 +104,10 @@ def test_summary_bad_input():
         certified_accuracy(ROWS, [-0.1])
     with pytest.raises(ValueError, match="`results`"):
         certified_accuracy({"radius": [0.1]}, 0.0)
+    with pytest.raises(ValueError, match="`radii`"):
+        certified_correct(ROWS, [[0.1]])
+    with pytest.raises(ValueError, match="`results`"):
+        certified_correct([], 0.0)
     with pytest.raises(ValueError, match="`alpha`"):
         certified_accuracy_lower_bound(ROWS, 0.0, 0.0, 0.99)
     with pytest.raises(ValueError, match="`confidence`"):

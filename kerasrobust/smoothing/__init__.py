@@ -28,6 +28,7 @@ from kerasrobust.smoothing.curves import (  # noqa: F401
     average_certified_radius,
     certified_accuracy,
     certified_accuracy_lower_bound,
+    certified_correct,
 )
 from kerasrobust.smoothing.logs import (  # noqa: F401
     CertifyLog,

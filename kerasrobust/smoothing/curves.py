@@ -96,12 +96,30 @@ def _check_radii(radii):
     return arr
 
 
-def _certified_counts(results, radii):
+def certified_correct(results, radii):
+    """Per input, whether it is certified correctly at each radius.
+
+    ``correct & (radius >= r)`` (abstentions are wrong): the inputs that
+    `certified_accuracy` counts, e.g. to compare two certifiers input by
+    input.
+
+    Args:
+        results: list of row dicts or a mapping of columns.
+        radii: a radius ``>= 0`` or a 1-D array of them.
+
+    Returns:
+        bool array ``(N,)`` for a scalar ``radii``, else ``(N, R)``.
+    """
     correct, radius = _columns(results)
     r = _check_radii(radii)
-    counts = (correct[:, None] & (radius[:, None] >= np.ravel(r)[None, :])
-              ).sum(axis=0)
-    return counts, correct.size, r.ndim == 0
+    out = correct[:, None] & (radius[:, None] >= np.ravel(r)[None, :])
+    return out[:, 0] if r.ndim == 0 else out
+
+
+def _certified_counts(results, radii):
+    certified = np.atleast_2d(certified_correct(results, radii).T).T
+    return (certified.sum(axis=0), certified.shape[0],
+            np.ndim(radii) == 0)
 
 
 def certified_accuracy(results, radii):
@@ -203,5 +221,6 @@ def certified_accuracy_lower_bound(results, radii, alpha, confidence):
 __all__ = [
     "average_certified_radius",
     "certified_accuracy",
+    "certified_correct",
     "certified_accuracy_lower_bound",
 ]
